@@ -1,0 +1,86 @@
+/* conv.cl — direct KxK convolution on the blocked layout, any group count
+ * (the general path: first layers, grouped KxK, dilated). A work-item
+ * computes TILE_W output pixels of a row for one output channel block:
+ * input scalars broadcast against CB-wide weight vectors.
+ *
+ *   in:   [N][ICB][H][W][CB]
+ *   wt:   [OB][KB*CB][KH][KW][CB]  for output block ob, KB input blocks from
+ *         block start[ob]; weights of channels outside ob's group are zero
+ *   bias: [OB*CB];  res, out: [N][OB][OH][OW][CB]
+ *   y = ACTIVATE(conv + bias (+ res))
+ *
+ * Tunables: TILE_W. Shape constants: KH, KW, SH, SW, DH, DW.
+ * Switches: HAS_RES, ACT, CB. */
+#ifndef TILE_W
+#error "TILE_W must be defined"
+#endif
+#if !defined(KH) || !defined(KW) || !defined(SH) || !defined(SW) || !defined(DH) || !defined(DW)
+#error "KH, KW, SH, SW, DH, DW must be defined"
+#endif
+#ifndef HAS_RES
+#error "HAS_RES must be defined"
+#endif
+#ifndef ACT
+#error "ACT must be defined"
+#endif
+
+#define RW ((TILE_W - 1) * SW + (KW - 1) * DW + 1)
+
+__kernel void conv(__global const float *restrict in, __global const float *restrict wt,
+                   __global const float *restrict bias, __global const int *restrict start,
+                   __global const float *restrict res, __global float *restrict out,
+                   int H, int W, int OH, int OW, int PT, int PL, int ICB, int OB, int KB, int IC)
+{
+    const int ox0 = get_global_id(0) * TILE_W;
+    const int oy = get_global_id(1);
+    const int z = get_global_id(2); /* n * OB + ob */
+    if (ox0 >= OW)
+        return;
+    const int n = z / OB, ob = z % OB;
+
+    floatx acc[TILE_W];
+    const floatx b = vloadx(ob, bias);
+    for (int t = 0; t < TILE_W; t++)
+        acc[t] = b;
+
+    const int ix0 = ox0 * SW - PL;
+    const int s = start[ob];
+    for (int k = 0; k < KB; k++) {
+        __global const float *ip = in + (n * ICB + s + k) * H * W * CB;
+        __global const float *wp = wt + (ob * KB + k) * CB * KH * KW * CB;
+        /* lanes past the real input channels are zero: skip them */
+        const int lanes = min(CB, IC - (s + k) * CB);
+        for (int l = 0; l < lanes; l++) {
+#pragma unroll
+            for (int ky = 0; ky < KH; ky++) {
+                const int iy = oy * SH - PT + ky * DH;
+                if (iy < 0 || iy >= H)
+                    continue;
+                float row[RW];
+                for (int r = 0; r < RW; r++) {
+                    const int ix = ix0 + r;
+                    const float v = ip[(iy * W + clamp(ix, 0, W - 1)) * CB + l];
+                    row[r] = (ix >= 0 && ix < W) ? v : 0.0f;
+                }
+#pragma unroll
+                for (int kx = 0; kx < KW; kx++) {
+                    const floatx w = vloadx((l * KH + ky) * KW + kx, wp);
+                    for (int t = 0; t < TILE_W; t++)
+                        acc[t] = mad((floatx)(row[t * SW + kx * DW]), w, acc[t]);
+                }
+            }
+        }
+    }
+
+    for (int t = 0; t < TILE_W; t++) {
+        const int ox = ox0 + t;
+        if (ox >= OW)
+            break;
+        const int o = ((z * OH + oy) * OW + ox) * CB;
+        floatx v = acc[t];
+#if HAS_RES
+        v += vloadx(0, res + o);
+#endif
+        vstorex(ACTIVATE(v), 0, out + o);
+    }
+}

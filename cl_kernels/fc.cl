@@ -1,0 +1,28 @@
+/* fc.cl — fully connected layer over a blocked input, vectorised across
+ * CB output features. The weights are packed at create time in the order of
+ * the blocked input, so the flatten (c, h, w) costs nothing.
+ *
+ *   in:  [N][K] (the blocked tensor, K = ICB*H*W*CB floats per image)
+ *   wt:  [OB][K][CB]; bias [OB*CB];  out: [N][OB][1][1][CB]
+ *
+ * Tunables: none. Switches: ACT, CB. */
+#ifndef ACT
+#error "ACT must be defined"
+#endif
+
+__kernel void fc(__global const float *restrict in, __global const float *restrict wt,
+                 __global const float *restrict bias, __global float *restrict out, int K, int OB)
+{
+    const int ob = get_global_id(0), n = get_global_id(1);
+    __global const float *ip = in + n * K;
+    __global const float *wp = wt + ob * K * CB;
+    floatx a0 = vloadx(ob, bias), a1 = (floatx)(0.0f);
+    int k = 0;
+    for (; k + 1 < K; k += 2) {
+        a0 = mad((floatx)(ip[k]), vloadx(k, wp), a0);
+        a1 = mad((floatx)(ip[k + 1]), vloadx(k + 1, wp), a1);
+    }
+    if (k < K)
+        a0 = mad((floatx)(ip[k]), vloadx(k, wp), a0);
+    vstorex(ACTIVATE(a0 + a1), n * OB + ob, out);
+}

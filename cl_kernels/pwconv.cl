@@ -1,0 +1,108 @@
+/* pwconv.cl — pointwise (1x1, stride 1) convolution on the blocked layout,
+ * plain or grouped, in one launch; a register tile of TILE_C output channel
+ * blocks x TILE_W pixels per work-item (outer products: one input scalar
+ * broadcast against a CB-wide weight vector).
+ *
+ *   in:   [N][ICB][HW][CB]
+ *   wt:   [OB][KB*CB][CB]  for output block ob, KB input blocks starting at
+ *         block start[ob]; weights of channels outside ob's group are zero
+ *   bias: [OB*CB]
+ *   res, out: [N][OB][HW][CB]
+ *   y = ACTIVATE(conv + bias (+ res))
+ *
+ * Tunables: TILE_W (pixels per work-item), TILE_C (output blocks per
+ * work-item). Switches: GROUPED (start[] differs per ob), HAS_RES, ACT, CB. */
+#ifndef TILE_W
+#error "TILE_W must be defined"
+#endif
+#ifndef TILE_C
+#error "TILE_C must be defined"
+#endif
+#ifndef GROUPED
+#error "GROUPED must be defined"
+#endif
+#ifndef HAS_RES
+#error "HAS_RES must be defined"
+#endif
+#ifndef ACT
+#error "ACT must be defined"
+#endif
+
+__kernel void pwconv(__global const float *restrict in, __global const float *restrict wt,
+                     __global const float *restrict bias, __global const int *restrict start,
+                     __global const float *restrict res, __global float *restrict out,
+                     int HW, int ICB, int OB, int KB)
+{
+    const int p0 = get_global_id(0) * TILE_W;
+    const int ob0 = get_global_id(1) * TILE_C;
+    const int n = get_global_id(2);
+    if (p0 >= HW || ob0 >= OB)
+        return;
+
+    int pix[TILE_W]; /* pixel tail: clamp the loads, skip the stores */
+    for (int t = 0; t < TILE_W; t++)
+        pix[t] = min(p0 + t, HW - 1) * CB;
+
+    floatx acc[TILE_C][TILE_W];
+    for (int c = 0; c < TILE_C; c++) {
+        const floatx b = vloadx(min(ob0 + c, OB - 1), bias);
+        for (int t = 0; t < TILE_W; t++)
+            acc[c][t] = b;
+    }
+
+#if GROUPED
+    /* Each output block reads its own input range. */
+    for (int c = 0; c < TILE_C; c++) {
+        const int ob = min(ob0 + c, OB - 1);
+        __global const float *ip = in + (n * ICB + start[ob]) * HW * CB;
+        __global const float *wp = wt + ob * KB * CB * CB;
+        for (int k = 0; k < KB; k++) {
+#pragma unroll
+            for (int l = 0; l < CB; l++) {
+                const floatx w = vloadx(l, wp);
+                for (int t = 0; t < TILE_W; t++)
+                    acc[c][t] = mad((floatx)(ip[pix[t] + l]), w, acc[c][t]);
+            }
+            ip += HW * CB;
+            wp += CB * CB;
+        }
+    }
+#else
+    /* All output blocks read every input block: share the input loads. */
+    __global const float *ip = in + n * ICB * HW * CB;
+    __global const float *wp = wt + ob0 * KB * CB * CB;
+    const int wstride = KB * CB * CB; /* between output blocks */
+    for (int k = 0; k < KB; k++) {
+#pragma unroll
+        for (int l = 0; l < CB; l++) {
+            floatx w[TILE_C];
+            for (int c = 0; c < TILE_C; c++)
+                w[c] = vloadx(l, wp + min(c, OB - 1 - ob0) * wstride);
+            for (int t = 0; t < TILE_W; t++) {
+                const floatx a = (floatx)(ip[pix[t] + l]);
+                for (int c = 0; c < TILE_C; c++)
+                    acc[c][t] = mad(a, w[c], acc[c][t]);
+            }
+        }
+        ip += HW * CB;
+        wp += CB * CB;
+    }
+#endif
+
+    for (int c = 0; c < TILE_C; c++) {
+        const int ob = ob0 + c;
+        if (ob >= OB)
+            break;
+        for (int t = 0; t < TILE_W; t++) {
+            const int p = p0 + t;
+            if (p >= HW)
+                break;
+            const int o = ((n * OB + ob) * HW + p) * CB;
+            floatx v = acc[c][t];
+#if HAS_RES
+            v += vloadx(0, res + o);
+#endif
+            vstorex(ACTIVATE(v), 0, out + o);
+        }
+    }
+}

@@ -1,0 +1,299 @@
+/* mobicl — OpenCL kernels for lightweight CNNs.
+ *
+ * Public API. Every function returns an mcl_status (or documents otherwise);
+ * on failure mcl_last_error() holds a message naming the bad value and the
+ * rule it broke, and the context's log callback (if any) receives it too.
+ * The library never aborts, exits or prints by itself.
+ *
+ * Tensors are float32. At the API boundary data is plain NCHW; inside, the
+ * kernels work on a channel-blocked layout NCxHWx ("blocked", x = the
+ * context's block, 4, 8 or 16): element (n, c, h, w) lives at
+ *   ((n * ceil(C/x) + c/x) * H + h) * W + w) * x + c%x,
+ * and the padding lanes (c >= C in the last block) are always zero.
+ */
+#ifndef MOBICL_H
+#define MOBICL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MCL_VERSION_MAJOR 0
+#define MCL_VERSION_MINOR 1
+#define MCL_VERSION_PATCH 0
+#define MCL_VERSION_STRING "0.1.0"
+
+/* ---- status ------------------------------------------------------------ */
+
+#define MCL_STATUS_MAP(X)                                                      \
+    X(OK, "success")                                                           \
+    X(INVALID_ARGUMENT, "invalid argument")                                    \
+    X(UNSUPPORTED, "unsupported parameter combination")                        \
+    X(INVALID_STATE, "call out of order (e.g. run before setup)")              \
+    X(OUT_OF_MEMORY, "out of host or device memory")                           \
+    X(OVERFLOW, "size computation overflows")                                  \
+    X(NO_OPENCL, "no OpenCL library could be loaded")                          \
+    X(NO_DEVICE, "no OpenCL device matches")                                   \
+    X(OPENCL_ERROR, "an OpenCL call failed")                                   \
+    X(BUILD_FAILED, "OpenCL program build failed")                             \
+    X(IO_ERROR, "file input/output failed")                                    \
+    X(NOT_FOUND, "not found")
+
+typedef enum mcl_status {
+#define MCL_STATUS_ENUM_(name, text) MCL_STATUS_##name,
+    MCL_STATUS_MAP(MCL_STATUS_ENUM_)
+#undef MCL_STATUS_ENUM_
+    MCL_STATUS_COUNT_
+} mcl_status;
+
+/* Fixed text for a status; never NULL. */
+const char *mcl_status_string(mcl_status s);
+
+/* Message of the last failure on this thread ("" if none). Valid until the
+ * next mobicl call on the same thread. */
+const char *mcl_last_error(void);
+
+/* ---- devices and context ----------------------------------------------- */
+
+typedef struct mcl_context mcl_context;
+typedef struct mcl_tensor mcl_tensor;
+typedef struct mcl_op mcl_op;
+
+typedef enum mcl_log_level { MCL_LOG_ERROR, MCL_LOG_WARN, MCL_LOG_INFO, MCL_LOG_DEBUG } mcl_log_level;
+typedef void (*mcl_log_fn)(void *user, mcl_log_level level, const char *message);
+
+/* What `mobicl info` shows, and what device choice looks at. */
+typedef struct mcl_device_info {
+    uint32_t platform_index, device_index; /* index among all devices, in mcl_device_list order */
+    char platform_name[128];
+    char name[128];
+    char vendor[128];
+    char driver_version[128];
+    char device_version[128];
+    char opencl_c_version[128];
+    int is_gpu;
+    uint32_t compute_units;
+    uint32_t max_clock_mhz;
+    size_t max_work_group_size;
+    size_t max_work_item_sizes[3];
+    uint64_t local_mem_bytes;
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;
+    int has_fp16;
+    int has_images;
+    uint32_t preferred_vector_width_float;
+} mcl_device_info;
+
+/* Lists every device of every platform. Writes up to `cap` entries to `out`
+ * (may be NULL when cap is 0) and the total number to *count. */
+mcl_status mcl_device_list(mcl_device_info *out, size_t cap, size_t *count);
+
+typedef struct mcl_context_options {
+    /* Device choice: if `device` is non-NULL it is an index ("1") or a name
+     * substring ("pthread"); else MOBICL_DEVICE from the environment is used
+     * the same way; else the first GPU, else the first device. */
+    const char *device;
+    int profiling;          /* create the queue with profiling enabled */
+    uint32_t block;         /* channel block x of the internal layout: 4, 8 or 16; 0 = per device (GPU 4, CPU 8) */
+    const char *cache_dir;  /* on-disk program binary cache; NULL = none */
+    const char *kernel_dir; /* development override: read <family>.cl from here instead of the embedded copies */
+    mcl_log_fn log;         /* NULL = silent */
+    void *log_user;
+    mcl_log_level log_level; /* messages above this level are dropped */
+} mcl_context_options;
+
+mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **ctx);
+void mcl_context_destroy(mcl_context *ctx);
+
+cl_context mcl_context_cl(const mcl_context *ctx);
+cl_command_queue mcl_context_queue(const mcl_context *ctx);
+cl_device_id mcl_context_device(const mcl_context *ctx);
+uint32_t mcl_context_block(const mcl_context *ctx);
+const mcl_device_info *mcl_context_device_info(const mcl_context *ctx);
+/* Waits for all enqueued work. */
+mcl_status mcl_context_finish(mcl_context *ctx);
+/* The raw OpenCL error of the last failed call, and the last build log. */
+cl_int mcl_context_cl_error(const mcl_context *ctx);
+const char *mcl_context_build_log(const mcl_context *ctx);
+
+typedef struct mcl_cache_stats {
+    uint32_t programs_built;   /* compiled from source */
+    uint32_t programs_loaded;  /* loaded from the on-disk binary cache */
+    uint32_t memory_hits;      /* found in the in-memory cache */
+    uint32_t disk_rejected;    /* bad or stale disk entries that were rebuilt */
+    double build_ms;           /* total time spent building or loading programs */
+} mcl_cache_stats;
+void mcl_context_cache_stats(const mcl_context *ctx, mcl_cache_stats *st);
+
+/* ---- tensors ------------------------------------------------------------ */
+
+typedef struct mcl_shape { uint32_t n, c, h, w; } mcl_shape;
+
+typedef enum mcl_layout {
+    MCL_LAYOUT_NCHW = 0,    /* plain, the API boundary */
+    MCL_LAYOUT_BLOCKED = 1, /* NCxHWx with the context's block; what ops consume and produce */
+} mcl_layout;
+
+/* Number of elements n*c*h*w; 0 on overflow of size_t or a zero dim. */
+size_t mcl_shape_count(const mcl_shape *s);
+
+mcl_status mcl_tensor_create(mcl_context *ctx, const mcl_shape *shape, mcl_layout layout, mcl_tensor **t);
+void mcl_tensor_destroy(mcl_tensor *t);
+mcl_shape mcl_tensor_shape(const mcl_tensor *t);
+mcl_layout mcl_tensor_layout(const mcl_tensor *t);
+cl_mem mcl_tensor_buffer(const mcl_tensor *t);
+/* Bytes of the device buffer (blocked tensors include the padding lanes). */
+size_t mcl_tensor_bytes(const mcl_tensor *t);
+
+/* Copy `count` floats of plain NCHW host data in / out (count must equal the
+ * shape's element count). Blocked tensors are converted on the device by
+ * the layout kernels. Both calls block until done. */
+mcl_status mcl_tensor_write(mcl_tensor *t, const float *nchw, size_t count);
+mcl_status mcl_tensor_read(mcl_tensor *t, float *nchw, size_t count);
+/* Enqueue a layout conversion between two tensors of the same shape. */
+mcl_status mcl_tensor_convert(mcl_context *ctx, const mcl_tensor *src, mcl_tensor *dst);
+
+/* ---- tunable kernel parameters ----------------------------------------- */
+
+/* One struct for every kernel family; each family uses the fields its
+ * parameter space (mcl_space_*) names and ignores the rest. 0 = default. */
+typedef struct mcl_tunables {
+    uint32_t tile_w;  /* output pixels per work-item (along W, or along H*W for 1x1) */
+    uint32_t tile_c;  /* output channel blocks per work-item */
+    uint32_t wg;      /* work-group size along dim 0; 0 = let the driver choose */
+} mcl_tunables;
+
+typedef enum mcl_family {
+    MCL_FAMILY_CONV,    /* direct KxK convolution, any groups */
+    MCL_FAMILY_DWCONV,  /* depthwise */
+    MCL_FAMILY_PWCONV,  /* 1x1 (grouped too) register-tiled */
+    MCL_FAMILY_POOL,
+    MCL_FAMILY_COUNT_
+} mcl_family;
+
+/* The parameter space of a family: for each field, the list of allowed
+ * values, terminated by 0. For wg, 0 (the driver's choice) is always
+ * allowed and is not listed. The tuner and the tests enumerate it. */
+typedef struct mcl_space {
+    const char *family;
+    const uint32_t *tile_w;
+    const uint32_t *tile_c;
+    const uint32_t *wg;
+} mcl_space;
+const mcl_space *mcl_space_get(mcl_family f);
+
+/* ---- ops ---------------------------------------------------------------- */
+
+typedef enum mcl_activation { MCL_ACT_NONE = 0, MCL_ACT_RELU = 1, MCL_ACT_RELU6 = 2 } mcl_activation;
+
+typedef enum mcl_conv_variant {
+    MCL_CONV_AUTO = 0,     /* depthwise, pointwise or direct by shape */
+    MCL_CONV_DIRECT,       /* direct KxK, any groups */
+    MCL_CONV_DEPTHWISE,    /* groups == in == out channels */
+    MCL_CONV_POINTWISE,    /* 1x1, stride 1, no padding; any groups, one launch */
+    MCL_CONV_CLBLAST,      /* 1x1, groups 1, through CLBlast SGEMM (if built with it) */
+} mcl_conv_variant;
+
+/* Convolution. weights: OIHW, [out][in/groups][kernel_h][kernel_w];
+ * bias: [out] or NULL. Epilogue: y = act(conv + bias + residual), the
+ * residual being an optional second input of the output's shape. */
+typedef struct mcl_conv2d_desc {
+    uint32_t in_channels, out_channels, groups;
+    uint32_t kernel_h, kernel_w;
+    uint32_t stride_h, stride_w;
+    uint32_t pad_top, pad_left, pad_bottom, pad_right;
+    uint32_t dilation_h, dilation_w; /* 0 is read as 1 */
+    mcl_activation activation;
+    int residual;                    /* 1: setup takes a residual input */
+    mcl_conv_variant variant;
+} mcl_conv2d_desc;
+
+typedef enum mcl_pool_type { MCL_POOL_MAX = 0, MCL_POOL_AVG = 1, MCL_POOL_GLOBAL_AVG = 2 } mcl_pool_type;
+
+/* Pooling. AVG divides by the number of in-bounds elements of the window
+ * (count_include_pad = 0), or by kernel_h*kernel_w if count_include_pad. */
+typedef struct mcl_pool2d_desc {
+    mcl_pool_type type;
+    uint32_t kernel_h, kernel_w, stride_h, stride_w;
+    uint32_t pad_top, pad_left, pad_bottom, pad_right;
+    int count_include_pad;
+} mcl_pool2d_desc;
+
+/* Fully connected over the flattened (c, h, w) input (NCHW flatten order).
+ * weights: [out_features][in_features]; bias [out_features] or NULL.
+ * Output shape: n x out_features x 1 x 1. */
+typedef struct mcl_fc_desc {
+    uint32_t in_features, out_features;
+    mcl_activation activation;
+} mcl_fc_desc;
+
+/* Channel movement, one kernel for shuffle, split, concat and their fusions.
+ * The source is the concatenation of the inputs along channels (one or two
+ * inputs); output channel c (c < channels) reads source channel
+ *   offset + shuffle(c),  shuffle(c) = (c % groups) * (channels / groups) + c / groups
+ * i.e. a channel shuffle with `groups` groups of the selected range.
+ *   shuffle: offset 0, channels C, groups g;  split: offset o, channels k,
+ *   groups 1;  concat: two inputs, offset 0, channels C1+C2, groups 1. */
+typedef struct mcl_channel_desc {
+    uint32_t channels; /* output channels; 0 = all source channels minus offset */
+    uint32_t offset;
+    uint32_t groups;   /* 0 or 1 = no shuffle */
+    uint32_t inputs;   /* 1 or 2 */
+} mcl_channel_desc;
+
+/* Elementwise add of two tensors of one shape, then activation. */
+typedef struct mcl_add_desc { mcl_activation activation; } mcl_add_desc;
+
+/* validate: pure, from shapes alone; writes the output shape. `in` holds
+ * the op's data inputs (1, or 2 for concat and add); a residual is not
+ * passed (it must have the output's shape). */
+mcl_status mcl_conv2d_validate(const mcl_conv2d_desc *d, const mcl_shape *in, mcl_shape *out);
+mcl_status mcl_pool2d_validate(const mcl_pool2d_desc *d, const mcl_shape *in, mcl_shape *out);
+mcl_status mcl_fc_validate(const mcl_fc_desc *d, const mcl_shape *in, mcl_shape *out);
+mcl_status mcl_channel_validate(const mcl_channel_desc *d, const mcl_shape *in, mcl_shape *out);
+mcl_status mcl_add_validate(const mcl_add_desc *d, const mcl_shape *in, mcl_shape *out);
+mcl_status mcl_softmax_validate(const mcl_shape *in, mcl_shape *out);
+
+/* create: copies the descriptor, packs and uploads the weights. */
+mcl_status mcl_conv2d_create(mcl_context *ctx, const mcl_conv2d_desc *d, const float *weights,
+                             const float *bias, mcl_op **op);
+mcl_status mcl_pool2d_create(mcl_context *ctx, const mcl_pool2d_desc *d, mcl_op **op);
+mcl_status mcl_fc_create(mcl_context *ctx, const mcl_fc_desc *d, const float *weights,
+                         const float *bias, mcl_op **op);
+mcl_status mcl_channel_create(mcl_context *ctx, const mcl_channel_desc *d, mcl_op **op);
+mcl_status mcl_add_create(mcl_context *ctx, const mcl_add_desc *d, mcl_op **op);
+/* Softmax over channels, for each (n, h, w). */
+mcl_status mcl_softmax_create(mcl_context *ctx, mcl_op **op);
+
+/* Override the tunables (before reshape; takes effect at the next reshape).
+ * NULL restores the defaults. Values outside the family's space are
+ * MCL_STATUS_UNSUPPORTED. */
+mcl_status mcl_op_set_tunables(mcl_op *op, const mcl_tunables *t);
+/* The tunables and kernel family reshape chose (valid after reshape). */
+mcl_status mcl_op_get_tunables(const mcl_op *op, mcl_family *family, mcl_tunables *t);
+/* Human-readable name of the chosen kernel, e.g. "pwconv", "clblast". */
+const char *mcl_op_kernel_name(const mcl_op *op);
+
+/* reshape: choose the variant and parameters for these input shapes, build
+ * (or fetch) the program, compute work sizes. n_in: 1 or 2 (concat, add). */
+mcl_status mcl_op_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl_shape *out);
+/* setup: bind blocked tensors. `in` holds n_in tensors (for a conv with
+ * residual: the data input and then the residual). */
+mcl_status mcl_op_setup(mcl_op *op, size_t n_in, mcl_tensor *const *in, mcl_tensor *out);
+/* run: enqueue on the context's queue; no wait. `event` may be NULL. */
+mcl_status mcl_op_run(mcl_op *op, cl_event *event);
+/* FLOPs (2 per MAC) and bytes read+written of one run, after reshape. */
+double mcl_op_flops(const mcl_op *op);
+double mcl_op_bytes(const mcl_op *op);
+void mcl_op_destroy(mcl_op *op);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

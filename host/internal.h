@@ -1,0 +1,153 @@
+/* Library-internal declarations shared by the host files. */
+#ifndef MCL_INTERNAL_H
+#define MCL_INTERNAL_H
+
+#include "clapi.h"
+#include "mobicl.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#if defined(__GNUC__)
+#define MCL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define MCL_PRINTF(a, b)
+#endif
+
+typedef struct mcl_program_entry mcl_program_entry;
+
+struct mcl_context {
+    const mcl_cl_api *cl;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    mcl_device_info info;
+    uint32_t block;
+    int profiling;
+    char *cache_dir;
+    char *kernel_dir;
+    mcl_log_fn log;
+    void *log_user;
+    mcl_log_level log_level;
+    cl_int last_cl_error;
+    char *build_log;
+    mcl_program_entry *programs; /* in-memory program cache, a list */
+    mcl_cache_stats stats;
+};
+
+/* ---- errors (status.c) ---- */
+
+/* Records the message for mcl_last_error(), logs it through ctx (may be
+ * NULL) and returns st. */
+mcl_status mcl_fail(mcl_context *ctx, mcl_status st, const char *fmt, ...) MCL_PRINTF(3, 4);
+/* For a failed OpenCL call: keeps err on ctx, maps it to a status. */
+mcl_status mcl_cl_fail(mcl_context *ctx, cl_int err, const char *what);
+void mcl_log(mcl_context *ctx, mcl_log_level lvl, const char *fmt, ...) MCL_PRINTF(3, 4);
+const char *mcl_cl_error_name(cl_int err);
+void mcl_clear_error(void);
+
+/* ---- programs (program.c) ---- */
+
+/* A -D option list, built up with mcl_defs_add. */
+typedef struct mcl_defs {
+    char text[512];
+    size_t len;
+    int overflow;
+} mcl_defs;
+void mcl_defs_add(mcl_defs *d, const char *name, long value);
+
+/* Create kernel `kernel` from the program of family `family` (a file
+ * cl_kernels/<family>.cl) built with `defs`; programs are cached. */
+mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *defs,
+                          const char *kernel, cl_kernel *out);
+void mcl_programs_release(mcl_context *ctx);
+
+/* Embedded sources (generated at build time). */
+typedef struct mcl_embedded_source {
+    const char *name;
+    const char *text;
+    size_t size;
+} mcl_embedded_source;
+extern const mcl_embedded_source mcl_embedded_sources[];
+extern const size_t mcl_embedded_count;
+
+/* ---- tensors (tensor.c) ---- */
+
+struct mcl_tensor {
+    mcl_context *ctx;
+    mcl_shape shape;
+    mcl_layout layout;
+    cl_mem buf;
+    size_t bytes;
+};
+
+/* Channel blocks of a shape, ceil(c / block). */
+static inline uint32_t mcl_cblocks(uint32_t c, uint32_t block) { return (c + block - 1) / block; }
+/* Float count of a tensor of this shape and layout; 0 on overflow or zero dim. */
+size_t mcl_tensor_floats(const mcl_shape *s, mcl_layout layout, uint32_t block);
+mcl_status mcl_check_shape(mcl_context *ctx, const char *what, const mcl_shape *s);
+
+/* ---- buffers ---- */
+mcl_status mcl_buffer_upload(mcl_context *ctx, const void *host, size_t bytes, cl_mem *out);
+void mcl_buffer_release(mcl_context *ctx, cl_mem *m);
+
+/* ---- ops (op.c) ---- */
+
+typedef struct mcl_op_vtable {
+    const char *kind; /* "conv2d", "pool2d", ... */
+    size_t min_in, max_in; /* number of inputs setup takes */
+    /* choose kernel/variant, fill op->kernel, gws/lws, out shape, flops */
+    mcl_status (*reshape)(mcl_op *op, size_t n_in, const mcl_shape *in, mcl_shape *out);
+    /* set kernel arguments for op->in / op->out */
+    mcl_status (*setup)(mcl_op *op);
+    /* optional: extra tensors setup takes beyond the data inputs (residual) */
+    size_t (*setup_extra)(const mcl_op *op);
+    /* optional: custom enqueue (default: one NDRange) */
+    mcl_status (*run)(mcl_op *op, cl_event *ev);
+    void (*destroy)(mcl_op *op);
+} mcl_op_vtable;
+
+enum { MCL_OP_CREATED = 0, MCL_OP_RESHAPED = 1, MCL_OP_READY = 2 };
+
+struct mcl_op {
+    mcl_context *ctx;
+    const mcl_op_vtable *vt;
+    int state;
+    int has_family;
+    mcl_family family;
+    mcl_tunables tun;      /* in use after reshape */
+    mcl_tunables tun_user; /* set by mcl_op_set_tunables */
+    int tun_user_set;
+    const char *kname;
+    cl_kernel kernel;
+    cl_uint dims;
+    size_t gws[3], lws[3];
+    int use_lws;
+    size_t n_in;
+    mcl_shape in_shape[2], out_shape;
+    mcl_tensor *in[2], *out;
+    double flops, bytes;
+    void *impl;
+};
+
+mcl_status mcl_op_new(mcl_context *ctx, const mcl_op_vtable *vt, size_t impl_size, mcl_op **op);
+/* Fetch a kernel into op->kernel (releasing the previous one). */
+mcl_status mcl_op_kernel(mcl_op *op, const char *family, const mcl_defs *defs, const char *kernel);
+/* Set kernel arg i to a cl_mem / int; returns a status naming the op. */
+mcl_status mcl_arg_mem(mcl_op *op, cl_kernel k, cl_uint i, cl_mem m);
+mcl_status mcl_arg_int(mcl_op *op, cl_kernel k, cl_uint i, int v);
+mcl_status mcl_arg_float(mcl_op *op, cl_kernel k, cl_uint i, float v);
+/* gws rounded up to a multiple of wg (wg 0: no local size). */
+void mcl_op_set_range(mcl_op *op, cl_uint dims, size_t g0, size_t g1, size_t g2, uint32_t wg);
+/* Resolve tunables: user's (validated against the space) or `def`. */
+mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def);
+mcl_status mcl_enqueue(mcl_context *ctx, cl_kernel k, cl_uint dims, const size_t *gws,
+                       const size_t *lws, cl_event *ev, const char *what);
+
+/* Shared validation helpers. */
+mcl_status mcl_check_activation(mcl_activation a);
+mcl_status mcl_check_blocked(mcl_op *op, const char *what, const mcl_tensor *t, const mcl_shape *want);
+
+#endif

@@ -1,0 +1,310 @@
+/* The op lifecycle shared by every family: reshape, setup, run, destroy,
+ * tunables and their parameter spaces. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- parameter spaces (the launcher, the tuner and the tests read these) */
+
+static const uint32_t k_tw_conv[] = {1, 2, 4, 8, 0};
+static const uint32_t k_tw_dw[] = {1, 2, 4, 8, 0};
+static const uint32_t k_tw_pw[] = {1, 2, 4, 8, 16, 0};
+static const uint32_t k_tw_pool[] = {1, 2, 4, 0};
+static const uint32_t k_tc_one[] = {1, 0};
+static const uint32_t k_tc_pw[] = {1, 2, 4, 0};
+/* wg 0 (the driver's choice) is always allowed and not listed */
+static const uint32_t k_wg[] = {8, 16, 32, 64, 0};
+
+static const mcl_space k_spaces[MCL_FAMILY_COUNT_] = {
+    [MCL_FAMILY_CONV] = {"conv", k_tw_conv, k_tc_one, k_wg},
+    [MCL_FAMILY_DWCONV] = {"dwconv", k_tw_dw, k_tc_one, k_wg},
+    [MCL_FAMILY_PWCONV] = {"pwconv", k_tw_pw, k_tc_pw, k_wg},
+    [MCL_FAMILY_POOL] = {"pool", k_tw_pool, k_tc_one, k_wg},
+};
+
+const mcl_space *mcl_space_get(mcl_family f)
+{
+    if ((unsigned)f >= MCL_FAMILY_COUNT_) {
+        mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "family %d is not a mcl_family", (int)f);
+        return NULL;
+    }
+    return &k_spaces[f];
+}
+
+static int in_list(const uint32_t *l, uint32_t v)
+{
+    for (; *l; l++)
+        if (*l == v)
+            return 1;
+    return 0;
+}
+
+mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def)
+{
+    op->family = fam;
+    op->has_family = 1;
+    if (!op->tun_user_set) {
+        op->tun = *def;
+        return MCL_STATUS_OK;
+    }
+    const mcl_space *s = &k_spaces[fam];
+    mcl_tunables t = op->tun_user;
+    if (!in_list(s->tile_w, t.tile_w) || !in_list(s->tile_c, t.tile_c) || (t.wg && !in_list(s->wg, t.wg)))
+        return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED,
+                        "tunables tile_w=%u tile_c=%u wg=%u are outside the %s space", t.tile_w, t.tile_c, t.wg,
+                        s->family);
+    if (t.wg >  op->ctx->info.max_work_group_size)
+        return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED, "work-group size %u exceeds the device limit %zu", t.wg,
+                        op->ctx->info.max_work_group_size);
+    op->tun = t;
+    return MCL_STATUS_OK;
+}
+
+mcl_status mcl_op_set_tunables(mcl_op *op, const mcl_tunables *t)
+{
+    mcl_clear_error();
+    if (!op)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "op is NULL");
+    if (!t) {
+        op->tun_user_set = 0;
+    } else {
+        /* reject values no family has; the family check happens at reshape */
+        int ok = 0;
+        for (int f = 0; f < MCL_FAMILY_COUNT_; f++)
+            ok |= in_list(k_spaces[f].tile_w, t->tile_w) && in_list(k_spaces[f].tile_c, t->tile_c) &&
+                  (!t->wg || in_list(k_spaces[f].wg, t->wg));
+        if (!ok)
+            return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED,
+                            "tunables tile_w=%u tile_c=%u wg=%u are in no family's space", t->tile_w, t->tile_c,
+                            t->wg);
+        op->tun_user = *t;
+        op->tun_user_set = 1;
+    }
+    if (op->state > MCL_OP_CREATED)
+        op->state = MCL_OP_CREATED; /* reshape again before running */
+    return MCL_STATUS_OK;
+}
+
+mcl_status mcl_op_get_tunables(const mcl_op *op, mcl_family *family, mcl_tunables *t)
+{
+    mcl_clear_error();
+    if (!op || !family || !t)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "mcl_op_get_tunables: %s is NULL",
+                        !op ? "op" : !family ? "family" : "t");
+    if (op->state < MCL_OP_RESHAPED)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_STATE, "%s: tunables are chosen at reshape, which has not run",
+                        op->vt->kind);
+    if (!op->has_family)
+        return mcl_fail(op->ctx, MCL_STATUS_NOT_FOUND, "%s kernel %s has no tunables", op->vt->kind,
+                        op->kname ? op->kname : "?");
+    *family = op->family;
+    *t = op->tun;
+    return MCL_STATUS_OK;
+}
+
+const char *mcl_op_kernel_name(const mcl_op *op) { return op && op->kname ? op->kname : ""; }
+
+/* ---- lifecycle ---- */
+
+mcl_status mcl_op_new(mcl_context *ctx, const mcl_op_vtable *vt, size_t impl_size, mcl_op **out)
+{
+    mcl_op *op = calloc(1, sizeof *op);
+    void *impl = impl_size ? calloc(1, impl_size) : NULL;
+    if (!op || (impl_size && !impl)) {
+        free(op);
+        free(impl);
+        return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "%s op allocation", vt->kind);
+    }
+    op->ctx = ctx;
+    op->vt = vt;
+    op->impl = impl;
+    *out = op;
+    return MCL_STATUS_OK;
+}
+
+mcl_status mcl_op_kernel(mcl_op *op, const char *family, const mcl_defs *defs, const char *kernel)
+{
+    if (op->kernel)
+        op->ctx->cl->clReleaseKernel(op->kernel);
+    op->kernel = NULL;
+    return mcl_kernel_get(op->ctx, family, defs, kernel, &op->kernel);
+}
+
+mcl_status mcl_arg_mem(mcl_op *op, cl_kernel k, cl_uint i, cl_mem m)
+{
+    cl_int err = op->ctx->cl->clSetKernelArg(k, i, sizeof(cl_mem), &m);
+    if (err == CL_SUCCESS)
+        return MCL_STATUS_OK;
+    char what[96];
+    snprintf(what, sizeof what, "%s: clSetKernelArg(%u, buffer)", op->vt->kind, i);
+    return mcl_cl_fail(op->ctx, err, what);
+}
+
+mcl_status mcl_arg_int(mcl_op *op, cl_kernel k, cl_uint i, int v)
+{
+    cl_int err = op->ctx->cl->clSetKernelArg(k, i, sizeof(int), &v);
+    if (err == CL_SUCCESS)
+        return MCL_STATUS_OK;
+    char what[96];
+    snprintf(what, sizeof what, "%s: clSetKernelArg(%u, int)", op->vt->kind, i);
+    return mcl_cl_fail(op->ctx, err, what);
+}
+
+mcl_status mcl_arg_float(mcl_op *op, cl_kernel k, cl_uint i, float v)
+{
+    cl_int err = op->ctx->cl->clSetKernelArg(k, i, sizeof(float), &v);
+    if (err == CL_SUCCESS)
+        return MCL_STATUS_OK;
+    char what[96];
+    snprintf(what, sizeof what, "%s: clSetKernelArg(%u, float)", op->vt->kind, i);
+    return mcl_cl_fail(op->ctx, err, what);
+}
+
+void mcl_op_set_range(mcl_op *op, cl_uint dims, size_t g0, size_t g1, size_t g2, uint32_t wg)
+{
+    op->dims = dims;
+    op->use_lws = wg != 0;
+    op->gws[0] = op->use_lws ? (g0 + wg - 1) / wg * wg : g0;
+    op->gws[1] = g1;
+    op->gws[2] = g2;
+    op->lws[0] = op->use_lws ? wg : 1;
+    op->lws[1] = 1;
+    op->lws[2] = 1;
+}
+
+mcl_status mcl_enqueue(mcl_context *ctx, cl_kernel k, cl_uint dims, const size_t *gws, const size_t *lws,
+                       cl_event *ev, const char *what)
+{
+    cl_int err = ctx->cl->clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, gws, lws, 0, NULL, ev);
+    if (err == CL_SUCCESS)
+        return MCL_STATUS_OK;
+    char msg[128];
+    snprintf(msg, sizeof msg, "clEnqueueNDRangeKernel(%s, global %zux%zux%zu)", what, gws[0],
+             dims > 1 ? gws[1] : 1, dims > 2 ? gws[2] : 1);
+    return mcl_cl_fail(ctx, err, msg);
+}
+
+mcl_status mcl_op_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl_shape *out)
+{
+    mcl_clear_error();
+    if (!op)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "op is NULL");
+    if (!in || !out)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_ARGUMENT, "%s reshape: %s is NULL", op->vt->kind,
+                        !in ? "input shapes" : "output shape");
+    if (n_in < op->vt->min_in || n_in > op->vt->max_in)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_ARGUMENT, "%s reshape: %zu input shapes given, it takes %zu..%zu",
+                        op->vt->kind, n_in, op->vt->min_in, op->vt->max_in);
+    for (size_t i = 0; i < n_in; i++) {
+        mcl_status st = mcl_check_shape(op->ctx, "input", &in[i]);
+        if (st != MCL_STATUS_OK)
+            return st;
+    }
+    op->state = MCL_OP_CREATED;
+    op->has_family = 0;
+    mcl_shape o;
+    mcl_status st = op->vt->reshape(op, n_in, in, &o);
+    if (st != MCL_STATUS_OK)
+        return st;
+    op->n_in = n_in;
+    memcpy(op->in_shape, in, n_in * sizeof *in);
+    op->out_shape = o;
+    *out = o;
+    op->in[0] = op->in[1] = op->out = NULL;
+    op->state = MCL_OP_RESHAPED;
+    return MCL_STATUS_OK;
+}
+
+mcl_status mcl_check_blocked(mcl_op *op, const char *what, const mcl_tensor *t, const mcl_shape *want)
+{
+    if (!t)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_ARGUMENT, "%s setup: %s tensor is NULL", op->vt->kind, what);
+    if (t->ctx != op->ctx)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_ARGUMENT, "%s setup: %s tensor belongs to another context",
+                        op->vt->kind, what);
+    if (t->layout != MCL_LAYOUT_BLOCKED)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_ARGUMENT, "%s setup: %s tensor has layout NCHW; ops take BLOCKED",
+                        op->vt->kind, what);
+    if (memcmp(&t->shape, want, sizeof *want) != 0)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_ARGUMENT,
+                        "%s setup: %s tensor is %ux%ux%ux%u, reshape expects %ux%ux%ux%u", op->vt->kind, what,
+                        t->shape.n, t->shape.c, t->shape.h, t->shape.w, want->n, want->c, want->h, want->w);
+    return MCL_STATUS_OK;
+}
+
+mcl_status mcl_op_setup(mcl_op *op, size_t n_in, mcl_tensor *const *in, mcl_tensor *out)
+{
+    mcl_clear_error();
+    if (!op)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "op is NULL");
+    if (op->state < MCL_OP_RESHAPED)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_STATE, "%s setup before reshape", op->vt->kind);
+    /* a conv with a residual takes one more tensor than reshape's inputs */
+    size_t want = op->n_in + (op->vt->setup_extra ? op->vt->setup_extra(op) : 0);
+    if (n_in != want)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_ARGUMENT, "%s setup: %zu input tensors given, it takes %zu",
+                        op->vt->kind, n_in, want);
+    if (!in)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_ARGUMENT, "%s setup: input array is NULL", op->vt->kind);
+    for (size_t i = 0; i < n_in; i++) {
+        const mcl_shape *s = i < op->n_in ? &op->in_shape[i] : &op->out_shape;
+        mcl_status st = mcl_check_blocked(op, i < op->n_in ? "input" : "residual", in[i], s);
+        if (st != MCL_STATUS_OK)
+            return st;
+    }
+    mcl_status st = mcl_check_blocked(op, "output", out, &op->out_shape);
+    if (st != MCL_STATUS_OK)
+        return st;
+    for (size_t i = 0; i < n_in; i++)
+        if (in[i] == out)
+            return mcl_fail(op->ctx, MCL_STATUS_INVALID_ARGUMENT, "%s setup: input %zu aliases the output",
+                            op->vt->kind, i);
+    op->in[0] = in[0];
+    op->in[1] = n_in > 1 ? in[1] : NULL;
+    op->out = out;
+    st = op->vt->setup(op);
+    if (st != MCL_STATUS_OK) {
+        op->state = MCL_OP_RESHAPED;
+        return st;
+    }
+    op->state = MCL_OP_READY;
+    return MCL_STATUS_OK;
+}
+
+mcl_status mcl_op_run(mcl_op *op, cl_event *ev)
+{
+    mcl_clear_error();
+    if (!op)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "op is NULL");
+    if (op->state != MCL_OP_READY)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_STATE, "%s run before %s", op->vt->kind,
+                        op->state == MCL_OP_CREATED ? "reshape" : "setup");
+    if (op->vt->run)
+        return op->vt->run(op, ev);
+    return mcl_enqueue(op->ctx, op->kernel, op->dims, op->gws, op->use_lws ? op->lws : NULL, ev,
+                       op->kname ? op->kname : op->vt->kind);
+}
+
+double mcl_op_flops(const mcl_op *op) { return op ? op->flops : 0; }
+double mcl_op_bytes(const mcl_op *op) { return op ? op->bytes : 0; }
+
+void mcl_op_destroy(mcl_op *op)
+{
+    if (!op)
+        return;
+    if (op->vt->destroy)
+        op->vt->destroy(op);
+    if (op->kernel)
+        op->ctx->cl->clReleaseKernel(op->kernel);
+    free(op->impl);
+    free(op);
+}
+
+mcl_status mcl_check_activation(mcl_activation a)
+{
+    if (a != MCL_ACT_NONE && a != MCL_ACT_RELU && a != MCL_ACT_RELU6)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "activation %d is not none (0), relu (1) or relu6 (2)",
+                        (int)a);
+    return MCL_STATUS_OK;
+}

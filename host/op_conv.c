@@ -1,0 +1,480 @@
+/* conv2d: one entry point, four kernels — depthwise (dwconv.cl), pointwise
+ * (pwconv.cl, grouped too), direct KxK any groups (conv.cl), and 1x1
+ * through CLBlast SGEMM. The variant is fixed at create from the
+ * descriptor alone, so the weights are packed once for it. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef MOBICL_WITH_CLBLAST
+#include <clblast_c.h>
+#endif
+
+typedef struct conv_impl {
+    mcl_conv2d_desc d;
+    mcl_conv_variant variant; /* resolved, never AUTO */
+    uint32_t kb;              /* input blocks per output block (pw/direct) */
+    cl_mem wt, bias, start;
+    /* CLBlast variant: NCHW staging buffers and the two layout kernels */
+    cl_mem x_nchw, y_nchw;
+    cl_kernel k_in, k_out;
+} conv_impl;
+
+static uint32_t dil(uint32_t d) { return d ? d : 1; }
+
+static int is_depthwise(const mcl_conv2d_desc *d)
+{
+    return d->groups == d->in_channels && d->groups == d->out_channels;
+}
+
+static int is_pointwise(const mcl_conv2d_desc *d)
+{
+    return d->kernel_h == 1 && d->kernel_w == 1 && d->stride_h == 1 && d->stride_w == 1 && !d->pad_top &&
+           !d->pad_left && !d->pad_bottom && !d->pad_right;
+}
+
+/* Checks of the descriptor alone. */
+static mcl_status check_desc(mcl_context *ctx, const mcl_conv2d_desc *d)
+{
+    if (!d)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d descriptor is NULL");
+    if (!d->in_channels || !d->out_channels || !d->groups)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: in_channels %u, out_channels %u, groups %u must be > 0",
+                        d->in_channels, d->out_channels, d->groups);
+    if (d->in_channels % d->groups || d->out_channels % d->groups)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT,
+                        "conv2d: groups %u must divide in_channels %u and out_channels %u", d->groups,
+                        d->in_channels, d->out_channels);
+    if (!d->kernel_h || !d->kernel_w || d->kernel_h > 64 || d->kernel_w > 64)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: kernel %ux%u must be 1..64 in each dimension",
+                        d->kernel_h, d->kernel_w);
+    if (!d->stride_h || !d->stride_w || d->stride_h > 64 || d->stride_w > 64)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: stride %ux%u must be 1..64", d->stride_h,
+                        d->stride_w);
+    if (dil(d->dilation_h) > 64 || dil(d->dilation_w) > 64)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: dilation %ux%u must be 1..64", d->dilation_h,
+                        d->dilation_w);
+    if (d->pad_top > 1024 || d->pad_bottom > 1024 || d->pad_left > 1024 || d->pad_right > 1024)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: padding %u/%u/%u/%u exceeds 1024",
+                        d->pad_top, d->pad_left, d->pad_bottom, d->pad_right);
+    if (d->in_channels > (1u << 20) || d->out_channels > (1u << 20))
+        return mcl_fail(ctx, MCL_STATUS_OVERFLOW, "conv2d: %u in / %u out channels exceed the 2^20 limit",
+                        d->in_channels, d->out_channels);
+    if (mcl_check_activation(d->activation) != MCL_STATUS_OK)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: activation %d is not none, relu or relu6",
+                        (int)d->activation);
+    switch (d->variant) {
+    case MCL_CONV_AUTO:
+    case MCL_CONV_DIRECT:
+        break;
+    case MCL_CONV_DEPTHWISE:
+        if (!is_depthwise(d))
+            return mcl_fail(ctx, MCL_STATUS_UNSUPPORTED,
+                            "conv2d: depthwise variant needs groups == in == out channels, got %u/%u/%u", d->groups,
+                            d->in_channels, d->out_channels);
+        break;
+    case MCL_CONV_POINTWISE:
+    case MCL_CONV_CLBLAST:
+        if (!is_pointwise(d))
+            return mcl_fail(ctx, MCL_STATUS_UNSUPPORTED,
+                            "conv2d: %s variant needs a 1x1 kernel, stride 1 and no padding (got %ux%u, stride %ux%u)",
+                            d->variant == MCL_CONV_CLBLAST ? "clblast" : "pointwise", d->kernel_h, d->kernel_w,
+                            d->stride_h, d->stride_w);
+        if (d->variant == MCL_CONV_CLBLAST && d->groups != 1)
+            return mcl_fail(ctx, MCL_STATUS_UNSUPPORTED, "conv2d: clblast variant needs groups 1, got %u", d->groups);
+#ifndef MOBICL_WITH_CLBLAST
+        if (d->variant == MCL_CONV_CLBLAST)
+            return mcl_fail(ctx, MCL_STATUS_UNSUPPORTED, "conv2d: this build has no CLBlast (MOBICL_WITH_CLBLAST off)");
+#endif
+        break;
+    default:
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: variant %d is not a mcl_conv_variant",
+                        (int)d->variant);
+    }
+    return MCL_STATUS_OK;
+}
+
+static mcl_status conv_out_shape(mcl_context *ctx, const mcl_conv2d_desc *d, const mcl_shape *in, mcl_shape *out)
+{
+    mcl_status st = check_desc(ctx, d);
+    if (st != MCL_STATUS_OK)
+        return st;
+    if ((st = mcl_check_shape(ctx, "conv2d input", in)) != MCL_STATUS_OK)
+        return st;
+    if (!out)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: output shape pointer is NULL");
+    if (in->c != d->in_channels)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: input has %u channels, descriptor says %u", in->c,
+                        d->in_channels);
+    uint64_t eh = (uint64_t)dil(d->dilation_h) * (d->kernel_h - 1) + 1;
+    uint64_t ew = (uint64_t)dil(d->dilation_w) * (d->kernel_w - 1) + 1;
+    uint64_t ph = (uint64_t)in->h + d->pad_top + d->pad_bottom;
+    uint64_t pw = (uint64_t)in->w + d->pad_left + d->pad_right;
+    if (eh > ph || ew > pw)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT,
+                        "conv2d: effective kernel %llux%llu is larger than the padded input %llux%llu",
+                        (unsigned long long)eh, (unsigned long long)ew, (unsigned long long)ph,
+                        (unsigned long long)pw);
+    mcl_shape o = {in->n, d->out_channels, (uint32_t)((ph - eh) / d->stride_h + 1),
+                   (uint32_t)((pw - ew) / d->stride_w + 1)};
+    if ((st = mcl_check_shape(ctx, "conv2d output", &o)) != MCL_STATUS_OK)
+        return st;
+    *out = o;
+    return MCL_STATUS_OK;
+}
+
+mcl_status mcl_conv2d_validate(const mcl_conv2d_desc *d, const mcl_shape *in, mcl_shape *out)
+{
+    mcl_clear_error();
+    return conv_out_shape(NULL, d, in, out);
+}
+
+/* ---- weight packing ---- */
+
+/* pw/direct: wt [OB][KB*CB][KH][KW][CB], start [OB]. */
+static mcl_status pack_blocked(mcl_context *ctx, conv_impl *c, const float *w)
+{
+    const mcl_conv2d_desc *d = &c->d;
+    const uint32_t B = ctx->block, OB = mcl_cblocks(d->out_channels, B), ICB = mcl_cblocks(d->in_channels, B);
+    const uint32_t icg = d->in_channels / d->groups, ocg = d->out_channels / d->groups;
+    const uint32_t kk = d->kernel_h * d->kernel_w;
+    int32_t *start = calloc(OB, sizeof *start);
+    if (!start)
+        return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "conv2d start table");
+    uint32_t kb = 0;
+    for (uint32_t ob = 0; ob < OB; ob++) { /* the input blocks this output block's groups read */
+        uint32_t oc_lo = ob * B, oc_hi = ob * B + B < d->out_channels ? ob * B + B : d->out_channels;
+        uint32_t ic_lo = (oc_lo / ocg) * icg, ic_hi = ((oc_hi - 1) / ocg + 1) * icg;
+        uint32_t need = mcl_cblocks(ic_hi, B) - ic_lo / B;
+        if (need > kb)
+            kb = need;
+    }
+    for (uint32_t ob = 0; ob < OB; ob++) {
+        uint32_t s = ((ob * B < d->out_channels ? ob * B : d->out_channels - 1) / ocg) * icg / B;
+        start[ob] = (int32_t)(s + kb > ICB ? ICB - kb : s);
+    }
+    size_t n = (size_t)OB * kb * B * kk * B;
+    float *p = calloc(n, sizeof *p);
+    if (!p) {
+        free(start);
+        return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "conv2d packed weights of %zu floats", n);
+    }
+    for (uint32_t ob = 0; ob < OB; ob++)
+        for (uint32_t lane = 0; lane < B; lane++) {
+            uint32_t oc = ob * B + lane;
+            if (oc >= d->out_channels)
+                continue;
+            uint32_t g = oc / ocg;
+            for (uint32_t k = 0; k < kb * B; k++) {
+                uint32_t ic = (uint32_t)start[ob] * B + k;
+                if (ic < g * icg || ic >= (g + 1) * icg)
+                    continue;
+                for (uint32_t q = 0; q < kk; q++)
+                    p[(((size_t)ob * kb * B + k) * kk + q) * B + lane] = w[((size_t)oc * icg + (ic - g * icg)) * kk + q];
+            }
+        }
+    c->kb = kb;
+    mcl_status st = mcl_buffer_upload(ctx, p, n * sizeof *p, &c->wt);
+    if (st == MCL_STATUS_OK)
+        st = mcl_buffer_upload(ctx, start, OB * sizeof *start, &c->start);
+    free(p);
+    free(start);
+    return st;
+}
+
+/* depthwise: wt [CBK][KH][KW][CB]. */
+static mcl_status pack_depthwise(mcl_context *ctx, conv_impl *c, const float *w)
+{
+    const mcl_conv2d_desc *d = &c->d;
+    const uint32_t B = ctx->block, CBK = mcl_cblocks(d->out_channels, B), kk = d->kernel_h * d->kernel_w;
+    size_t n = (size_t)CBK * kk * B;
+    float *p = calloc(n, sizeof *p);
+    if (!p)
+        return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "depthwise packed weights of %zu floats", n);
+    for (uint32_t ch = 0; ch < d->out_channels; ch++)
+        for (uint32_t q = 0; q < kk; q++)
+            p[((size_t)(ch / B) * kk + q) * B + ch % B] = w[(size_t)ch * kk + q];
+    mcl_status st = mcl_buffer_upload(ctx, p, n * sizeof *p, &c->wt);
+    free(p);
+    return st;
+}
+
+static void conv_destroy(mcl_op *op)
+{
+    conv_impl *c = op->impl;
+    mcl_buffer_release(op->ctx, &c->wt);
+    mcl_buffer_release(op->ctx, &c->bias);
+    mcl_buffer_release(op->ctx, &c->start);
+    mcl_buffer_release(op->ctx, &c->x_nchw);
+    mcl_buffer_release(op->ctx, &c->y_nchw);
+    if (c->k_in)
+        op->ctx->cl->clReleaseKernel(c->k_in);
+    if (c->k_out)
+        op->ctx->cl->clReleaseKernel(c->k_out);
+    c->k_in = c->k_out = NULL;
+}
+
+/* ---- reshape ---- */
+
+static void add_shape_defs(mcl_defs *defs, const mcl_conv2d_desc *d)
+{
+    mcl_defs_add(defs, "KH", d->kernel_h);
+    mcl_defs_add(defs, "KW", d->kernel_w);
+    mcl_defs_add(defs, "SH", d->stride_h);
+    mcl_defs_add(defs, "SW", d->stride_w);
+    mcl_defs_add(defs, "DH", dil(d->dilation_h));
+    mcl_defs_add(defs, "DW", dil(d->dilation_w));
+}
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl_shape *out)
+{
+    (void)n_in;
+    conv_impl *c = op->impl;
+    const mcl_conv2d_desc *d = &c->d;
+    mcl_context *ctx = op->ctx;
+    mcl_status st = conv_out_shape(ctx, d, in, out);
+    if (st != MCL_STATUS_OK)
+        return st;
+    const uint32_t B = ctx->block;
+    const size_t HW = (size_t)out->h * out->w;
+    mcl_defs defs = {0};
+    mcl_defs_add(&defs, "CB", B);
+    mcl_defs_add(&defs, "ACT", d->activation);
+    op->flops = 2.0 * in->n * d->out_channels * HW * (d->in_channels / d->groups) * d->kernel_h * d->kernel_w;
+    op->bytes = 4.0 * ((double)mcl_shape_count(in) * (1) + (double)mcl_shape_count(out) * (d->residual ? 2 : 1) +
+                       (double)d->out_channels * (d->in_channels / d->groups) * d->kernel_h * d->kernel_w);
+
+    switch (c->variant) {
+    case MCL_CONV_POINTWISE: {
+        mcl_tunables def = {8, B >= 8 ? 2 : 1, 0};
+        if (ctx->info.is_gpu)
+            def = (mcl_tunables){4, 1, 0};
+        if ((st = mcl_op_tunables(op, MCL_FAMILY_PWCONV, &def)) != MCL_STATUS_OK)
+            return st;
+        mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);
+        mcl_defs_add(&defs, "TILE_C", op->tun.tile_c);
+        mcl_defs_add(&defs, "GROUPED", d->groups > 1);
+        mcl_defs_add(&defs, "HAS_RES", d->residual != 0);
+        op->kname = "pwconv";
+        if ((st = mcl_op_kernel(op, "pwconv", &defs, "pwconv")) != MCL_STATUS_OK)
+            return st;
+        mcl_op_set_range(op, 3, ceil_div(HW, op->tun.tile_w),
+                         ceil_div(mcl_cblocks(d->out_channels, B), op->tun.tile_c), in->n, op->tun.wg);
+        return MCL_STATUS_OK;
+    }
+    case MCL_CONV_DEPTHWISE:
+    case MCL_CONV_DIRECT: {
+        int dw = c->variant == MCL_CONV_DEPTHWISE;
+        mcl_tunables def = {out->w >= 8 ? 4 : 2, 1, 0};
+        if ((st = mcl_op_tunables(op, dw ? MCL_FAMILY_DWCONV : MCL_FAMILY_CONV, &def)) != MCL_STATUS_OK)
+            return st;
+        mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);
+        add_shape_defs(&defs, d);
+        mcl_defs_add(&defs, "HAS_RES", d->residual != 0);
+        op->kname = dw ? "dwconv" : "conv";
+        if ((st = mcl_op_kernel(op, op->kname, &defs, op->kname)) != MCL_STATUS_OK)
+            return st;
+        mcl_op_set_range(op, 3, ceil_div(out->w, op->tun.tile_w), out->h,
+                         (size_t)in->n * mcl_cblocks(d->out_channels, B), op->tun.wg);
+        return MCL_STATUS_OK;
+    }
+    case MCL_CONV_CLBLAST: {
+        op->kname = "clblast";
+        mcl_buffer_release(ctx, &c->x_nchw);
+        mcl_buffer_release(ctx, &c->y_nchw);
+        cl_int err = CL_SUCCESS;
+        c->x_nchw = ctx->cl->clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, mcl_shape_count(in) * 4, NULL, &err);
+        if (err == CL_SUCCESS)
+            c->y_nchw = ctx->cl->clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, mcl_shape_count(out) * 4, NULL, &err);
+        if (err != CL_SUCCESS)
+            return mcl_cl_fail(ctx, err, "clCreateBuffer for the CLBlast staging buffers");
+        if (c->k_in)
+            ctx->cl->clReleaseKernel(c->k_in);
+        if (c->k_out)
+            ctx->cl->clReleaseKernel(c->k_out);
+        c->k_in = c->k_out = NULL;
+        if ((st = mcl_kernel_get(ctx, "layout", &defs, "blocked_to_nchw", &c->k_in)) != MCL_STATUS_OK)
+            return st;
+        return mcl_kernel_get(ctx, "layout", &defs, "nchw_to_blocked", &c->k_out);
+    }
+    default:
+        return mcl_fail(ctx, MCL_STATUS_INVALID_STATE, "conv2d: unresolved variant %d", (int)c->variant);
+    }
+}
+
+static size_t conv_setup_extra(const mcl_op *op)
+{
+    return ((const conv_impl *)op->impl)->d.residual ? 1 : 0;
+}
+
+static mcl_status conv_setup(mcl_op *op)
+{
+    conv_impl *c = op->impl;
+    const mcl_shape *in = &op->in_shape[0], *out = &op->out_shape;
+    const uint32_t B = op->ctx->block;
+    cl_mem res = op->in[1] ? op->in[1]->buf : NULL;
+    cl_kernel k = op->kernel;
+    mcl_status st = MCL_STATUS_OK;
+#define TRY(x)                          \
+    if ((st = (x)) != MCL_STATUS_OK) \
+        return st;
+    switch (c->variant) {
+    case MCL_CONV_POINTWISE:
+        TRY(mcl_arg_mem(op, k, 0, op->in[0]->buf));
+        TRY(mcl_arg_mem(op, k, 1, c->wt));
+        TRY(mcl_arg_mem(op, k, 2, c->bias));
+        TRY(mcl_arg_mem(op, k, 3, c->start));
+        TRY(mcl_arg_mem(op, k, 4, res));
+        TRY(mcl_arg_mem(op, k, 5, op->out->buf));
+        TRY(mcl_arg_int(op, k, 6, (int)(out->h * out->w)));
+        TRY(mcl_arg_int(op, k, 7, (int)mcl_cblocks(in->c, B)));
+        TRY(mcl_arg_int(op, k, 8, (int)mcl_cblocks(out->c, B)));
+        TRY(mcl_arg_int(op, k, 9, (int)c->kb));
+        break;
+    case MCL_CONV_DEPTHWISE:
+        TRY(mcl_arg_mem(op, k, 0, op->in[0]->buf));
+        TRY(mcl_arg_mem(op, k, 1, c->wt));
+        TRY(mcl_arg_mem(op, k, 2, c->bias));
+        TRY(mcl_arg_mem(op, k, 3, res));
+        TRY(mcl_arg_mem(op, k, 4, op->out->buf));
+        TRY(mcl_arg_int(op, k, 5, (int)in->h));
+        TRY(mcl_arg_int(op, k, 6, (int)in->w));
+        TRY(mcl_arg_int(op, k, 7, (int)out->h));
+        TRY(mcl_arg_int(op, k, 8, (int)out->w));
+        TRY(mcl_arg_int(op, k, 9, (int)c->d.pad_top));
+        TRY(mcl_arg_int(op, k, 10, (int)c->d.pad_left));
+        TRY(mcl_arg_int(op, k, 11, (int)mcl_cblocks(in->c, B)));
+        break;
+    case MCL_CONV_DIRECT:
+        TRY(mcl_arg_mem(op, k, 0, op->in[0]->buf));
+        TRY(mcl_arg_mem(op, k, 1, c->wt));
+        TRY(mcl_arg_mem(op, k, 2, c->bias));
+        TRY(mcl_arg_mem(op, k, 3, c->start));
+        TRY(mcl_arg_mem(op, k, 4, res));
+        TRY(mcl_arg_mem(op, k, 5, op->out->buf));
+        TRY(mcl_arg_int(op, k, 6, (int)in->h));
+        TRY(mcl_arg_int(op, k, 7, (int)in->w));
+        TRY(mcl_arg_int(op, k, 8, (int)out->h));
+        TRY(mcl_arg_int(op, k, 9, (int)out->w));
+        TRY(mcl_arg_int(op, k, 10, (int)c->d.pad_top));
+        TRY(mcl_arg_int(op, k, 11, (int)c->d.pad_left));
+        TRY(mcl_arg_int(op, k, 12, (int)mcl_cblocks(in->c, B)));
+        TRY(mcl_arg_int(op, k, 13, (int)mcl_cblocks(out->c, B)));
+        TRY(mcl_arg_int(op, k, 14, (int)c->kb));
+        TRY(mcl_arg_int(op, k, 15, (int)in->c));
+        break;
+    case MCL_CONV_CLBLAST:
+        TRY(mcl_arg_mem(op, c->k_in, 0, op->in[0]->buf));
+        TRY(mcl_arg_mem(op, c->k_in, 1, c->x_nchw));
+        TRY(mcl_arg_int(op, c->k_in, 2, (int)in->c));
+        TRY(mcl_arg_int(op, c->k_in, 3, (int)(in->h * in->w)));
+        TRY(mcl_arg_mem(op, c->k_out, 0, c->y_nchw));
+        TRY(mcl_arg_mem(op, c->k_out, 1, op->out->buf));
+        TRY(mcl_arg_mem(op, c->k_out, 2, c->bias));
+        TRY(mcl_arg_mem(op, c->k_out, 3, res));
+        TRY(mcl_arg_int(op, c->k_out, 4, 1 | (res ? 2 : 0)));
+        TRY(mcl_arg_int(op, c->k_out, 5, (int)out->c));
+        TRY(mcl_arg_int(op, c->k_out, 6, (int)(out->h * out->w)));
+        break;
+    default:
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_STATE, "conv2d: unresolved variant");
+    }
+#undef TRY
+    return MCL_STATUS_OK;
+}
+
+/* CLBlast: blocked -> NCHW, SGEMM per image (Y = W X), NCHW -> blocked with
+ * bias, residual and activation. */
+static mcl_status conv_run(mcl_op *op, cl_event *ev)
+{
+    conv_impl *c = op->impl;
+    if (c->variant != MCL_CONV_CLBLAST)
+        return mcl_enqueue(op->ctx, op->kernel, op->dims, op->gws, op->use_lws ? op->lws : NULL, ev, op->kname);
+#ifdef MOBICL_WITH_CLBLAST
+    mcl_context *ctx = op->ctx;
+    const mcl_shape *in = &op->in_shape[0], *out = &op->out_shape;
+    const size_t HW = (size_t)out->h * out->w;
+    size_t g_in[3] = {HW, in->c, in->n};
+    mcl_status st = mcl_enqueue(ctx, c->k_in, 3, g_in, NULL, NULL, "blocked_to_nchw");
+    if (st != MCL_STATUS_OK)
+        return st;
+    for (uint32_t n = 0; n < in->n; n++) {
+        cl_command_queue q = ctx->queue;
+        CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+                                           out->c, HW, in->c, 1.0f, c->wt, 0, in->c, c->x_nchw, n * in->c * HW, HW,
+                                           0.0f, c->y_nchw, n * out->c * HW, HW, &q, NULL);
+        if (s != CLBlastSuccess)
+            return mcl_fail(ctx, MCL_STATUS_OPENCL_ERROR, "CLBlastSgemm(%u x %zu x %u) failed with status %d",
+                            out->c, HW, in->c, (int)s);
+    }
+    size_t g_out[3] = {HW, mcl_cblocks(out->c, ctx->block), out->n};
+    return mcl_enqueue(ctx, c->k_out, 3, g_out, NULL, ev, "nchw_to_blocked");
+#else
+    (void)ev;
+    return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED, "conv2d: built without CLBlast");
+#endif
+}
+
+static const mcl_op_vtable k_conv_vt = {
+    .kind = "conv2d",
+    .min_in = 1,
+    .max_in = 1,
+    .reshape = conv_reshape,
+    .setup = conv_setup,
+    .setup_extra = conv_setup_extra,
+    .run = conv_run,
+    .destroy = conv_destroy,
+};
+
+mcl_status mcl_conv2d_create(mcl_context *ctx, const mcl_conv2d_desc *d, const float *weights, const float *bias,
+                             mcl_op **out)
+{
+    mcl_clear_error();
+    if (!out)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: op output pointer is NULL");
+    *out = NULL;
+    if (!ctx)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "conv2d: context is NULL");
+    mcl_status st = check_desc(ctx, d);
+    if (st != MCL_STATUS_OK)
+        return st;
+    if (!weights)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: weights pointer is NULL");
+    mcl_op *op = NULL;
+    if ((st = mcl_op_new(ctx, &k_conv_vt, sizeof(conv_impl), &op)) != MCL_STATUS_OK)
+        return st;
+    conv_impl *c = op->impl;
+    c->d = *d;
+    c->variant = d->variant;
+    if (c->variant == MCL_CONV_AUTO)
+        c->variant = is_depthwise(d) ? MCL_CONV_DEPTHWISE : is_pointwise(d) ? MCL_CONV_POINTWISE : MCL_CONV_DIRECT;
+
+    const uint32_t B = ctx->block, OB = mcl_cblocks(d->out_channels, B);
+    float *b = calloc((size_t)OB * B, sizeof *b);
+    if (!b) {
+        st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "conv2d bias");
+        goto error;
+    }
+    if (bias)
+        memcpy(b, bias, d->out_channels * sizeof *b);
+    st = mcl_buffer_upload(ctx, b, (size_t)OB * B * sizeof *b, &c->bias);
+    free(b);
+    if (st != MCL_STATUS_OK)
+        goto error;
+    if (c->variant == MCL_CONV_DEPTHWISE)
+        st = pack_depthwise(ctx, c, weights);
+    else if (c->variant == MCL_CONV_CLBLAST)
+        st = mcl_buffer_upload(ctx, weights, (size_t)d->out_channels * d->in_channels * sizeof(float), &c->wt);
+    else
+        st = pack_blocked(ctx, c, weights);
+    if (st != MCL_STATUS_OK)
+        goto error;
+    *out = op;
+    return MCL_STATUS_OK;
+error:
+    mcl_op_destroy(op);
+    return st;
+}
