@@ -40,6 +40,7 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
 
     floatx acc[TILE_W];
     const floatx b = vloadx(ob, bias);
+#pragma unroll
     for (int t = 0; t < TILE_W; t++)
         acc[t] = b;
 
@@ -57,6 +58,7 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
                 if (iy < 0 || iy >= H)
                     continue;
                 float row[RW];
+#pragma unroll
                 for (int r = 0; r < RW; r++) {
                     const int ix = ix0 + r;
                     const float v = ip[(iy * W + clamp(ix, 0, W - 1)) * CB + l];
@@ -65,13 +67,15 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
 #pragma unroll
                 for (int kx = 0; kx < KW; kx++) {
                     const floatx w = vloadx((l * KH + ky) * KW + kx, wp);
+#pragma unroll
                     for (int t = 0; t < TILE_W; t++)
-                        acc[t] = mad((floatx)(row[t * SW + kx * DW]), w, acc[t]);
+                        acc[t] = fma((floatx)(row[t * SW + kx * DW]), w, acc[t]);
                 }
             }
         }
     }
 
+#pragma unroll
     for (int t = 0; t < TILE_W; t++) {
         const int ox = ox0 + t;
         if (ox >= OW)

@@ -41,6 +41,7 @@ __kernel void dwconv(__global const float *restrict in, __global const float *re
 
     floatx acc[TILE_W];
     const floatx b = vloadx(cb, bias);
+#pragma unroll
     for (int t = 0; t < TILE_W; t++)
         acc[t] = b;
 
@@ -51,6 +52,7 @@ __kernel void dwconv(__global const float *restrict in, __global const float *re
         if (iy < 0 || iy >= H)
             continue;
         floatx row[RW];
+#pragma unroll
         for (int r = 0; r < RW; r++) {
             const int ix = ix0 + r;
             const floatx v = vloadx(0, ip + (iy * W + clamp(ix, 0, W - 1)) * CB);
@@ -59,11 +61,13 @@ __kernel void dwconv(__global const float *restrict in, __global const float *re
 #pragma unroll
         for (int kx = 0; kx < KW; kx++) {
             const floatx w = vloadx(ky * KW + kx, wp);
+#pragma unroll
             for (int t = 0; t < TILE_W; t++)
-                acc[t] = mad(row[t * SW + kx * DW], w, acc[t]);
+                acc[t] = fma(row[t * SW + kx * DW], w, acc[t]);
         }
     }
 
+#pragma unroll
     for (int t = 0; t < TILE_W; t++) {
         const int ox = ox0 + t;
         if (ox >= OW)

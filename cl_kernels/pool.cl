@@ -30,6 +30,7 @@ __kernel void pool(__global const float *restrict in, __global float *restrict o
         return;
     __global const float *ip = in + z * H * W * CB;
     const int y0 = oy * SH - PT;
+#pragma unroll
     for (int t = 0; t < TILE_W; t++) {
         const int ox = ox0 + t;
         if (ox >= OW)

@@ -40,59 +40,69 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
         return;
 
     int pix[TILE_W]; /* pixel tail: clamp the loads, skip the stores */
+#pragma unroll
     for (int t = 0; t < TILE_W; t++)
         pix[t] = min(p0 + t, HW - 1) * CB;
 
     floatx acc[TILE_C][TILE_W];
+#pragma unroll
     for (int c = 0; c < TILE_C; c++) {
         const floatx b = vloadx(min(ob0 + c, OB - 1), bias);
+#pragma unroll
         for (int t = 0; t < TILE_W; t++)
             acc[c][t] = b;
     }
 
+    /* All TILE_C x TILE_W accumulators are live in the inner loop. Plain:
+     * one input scalar feeds TILE_C FMAs. Grouped: each output block reads
+     * its own input range (start[ob]), so one scalar feeds one FMA. */
 #if GROUPED
-    /* Each output block reads its own input range. */
-    for (int c = 0; c < TILE_C; c++) {
-        const int ob = min(ob0 + c, OB - 1);
-        __global const float *ip = in + (n * ICB + start[ob]) * HW * CB;
-        __global const float *wp = wt + ob * KB * CB * CB;
-        for (int k = 0; k < KB; k++) {
+    __global const float *ipc[TILE_C];
 #pragma unroll
-            for (int l = 0; l < CB; l++) {
-                const floatx w = vloadx(l, wp);
-                for (int t = 0; t < TILE_W; t++)
-                    acc[c][t] = mad((floatx)(ip[pix[t] + l]), w, acc[c][t]);
-            }
-            ip += HW * CB;
-            wp += CB * CB;
-        }
-    }
+    for (int c = 0; c < TILE_C; c++)
+        ipc[c] = in + (n * ICB + start[min(ob0 + c, OB - 1)]) * HW * CB;
 #else
-    /* All output blocks read every input block: share the input loads. */
     __global const float *ip = in + n * ICB * HW * CB;
+#endif
     __global const float *wp = wt + ob0 * KB * CB * CB;
     const int wstride = KB * CB * CB; /* between output blocks */
     for (int k = 0; k < KB; k++) {
 #pragma unroll
         for (int l = 0; l < CB; l++) {
             floatx w[TILE_C];
+#pragma unroll
             for (int c = 0; c < TILE_C; c++)
                 w[c] = vloadx(l, wp + min(c, OB - 1 - ob0) * wstride);
+#pragma unroll
             for (int t = 0; t < TILE_W; t++) {
-                const floatx a = (floatx)(ip[pix[t] + l]);
+#if GROUPED
+#pragma unroll
                 for (int c = 0; c < TILE_C; c++)
-                    acc[c][t] = mad(a, w[c], acc[c][t]);
+                    acc[c][t] = fma((floatx)(ipc[c][pix[t] + l]), w[c], acc[c][t]);
+#else
+                const floatx a = (floatx)(ip[pix[t] + l]);
+#pragma unroll
+                for (int c = 0; c < TILE_C; c++)
+                    acc[c][t] = fma(a, w[c], acc[c][t]);
+#endif
             }
         }
+#if GROUPED
+#pragma unroll
+        for (int c = 0; c < TILE_C; c++)
+            ipc[c] += HW * CB;
+#else
         ip += HW * CB;
+#endif
         wp += CB * CB;
     }
-#endif
 
+#pragma unroll
     for (int c = 0; c < TILE_C; c++) {
         const int ob = ob0 + c;
         if (ob >= OB)
             break;
+#pragma unroll
         for (int t = 0; t < TILE_W; t++) {
             const int p = p0 + t;
             if (p >= HW)

@@ -243,7 +243,7 @@ mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **out)
     st = choose(cl, sel, origin, &ctx->platform, &ctx->device, &ctx->info);
     if (st != MCL_STATUS_OK)
         goto error;
-    ctx->block = opt->block ? opt->block : (ctx->info.is_gpu ? 4u : 8u);
+    ctx->block = opt->block ? opt->block : (ctx->info.is_gpu ? 4u : 16u);
 
     cl_int err = CL_SUCCESS;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)ctx->platform, 0};

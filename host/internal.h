@@ -141,6 +141,9 @@ mcl_status mcl_arg_int(mcl_op *op, cl_kernel k, cl_uint i, int v);
 mcl_status mcl_arg_float(mcl_op *op, cl_kernel k, cl_uint i, float v);
 /* gws rounded up to a multiple of wg (wg 0: no local size). */
 void mcl_op_set_range(mcl_op *op, cl_uint dims, size_t g0, size_t g1, size_t g2, uint32_t wg);
+/* Default work-group size along dim 0: explicit and small on CPUs (a
+ * driver-chosen one can put the whole grid in one group, on one core). */
+static inline uint32_t mcl_default_wg(const mcl_context *ctx) { return ctx->info.is_gpu ? 0u : 8u; }
 /* Resolve tunables: user's (validated against the space) or `def`. */
 mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def);
 mcl_status mcl_enqueue(mcl_context *ctx, cl_kernel k, cl_uint dims, const size_t *gws,

@@ -100,7 +100,7 @@ typedef struct mcl_context_options {
      * the same way; else the first GPU, else the first device. */
     const char *device;
     int profiling;          /* create the queue with profiling enabled */
-    uint32_t block;         /* channel block x of the internal layout: 4, 8 or 16; 0 = per device (GPU 4, CPU 8) */
+    uint32_t block;         /* channel block x of the internal layout: 4, 8 or 16; 0 = per device (GPU 4, CPU 16) */
     const char *cache_dir;  /* on-disk program binary cache; NULL = none */
     const char *kernel_dir; /* development override: read <family>.cl from here instead of the embedded copies */
     mcl_log_fn log;         /* NULL = silent */
