@@ -7,37 +7,49 @@
  *
  * A block whose CB source channels are one aligned source block (no
  * shuffle, aligned offset) is copied as one vector; the rest lane by lane.
- * Work-item: one pixel of one output block of one image.
+ * Work-item: PIX pixels of one output block of one image.
  * Tunables: none. Switches: CB. */
+
+#define PIX 8 /* pixels per work-item: the lane map is computed once for them */
 
 __kernel void gather(__global const float *restrict in0, __global const float *restrict in1,
                      __global float *restrict out, int C0, int SB0, int SB1, int HW, int COUT, int OBK,
                      int OFF, int G)
 {
-    const int p = get_global_id(0), ob = get_global_id(1), n = get_global_id(2);
-    const int o = ((n * OBK + ob) * HW + p) * CB;
+    const int p0 = get_global_id(0) * PIX, ob = get_global_id(1), n = get_global_id(2);
+    if (p0 >= HW)
+        return;
+    const int pend = min(p0 + PIX, HW);
+    __global float *op = out + (n * OBK + ob) * HW * CB;
     const int c0 = ob * CB;
     const int s0 = OFF + c0;
     if (G == 1 && c0 + CB <= COUT && s0 % CB == 0 && (s0 + CB <= C0 || (s0 >= C0 && (s0 - C0) % CB == 0))) {
-        floatx v;
-        if (s0 < C0)
-            v = vloadx(0, in0 + ((n * SB0 + s0 / CB) * HW + p) * CB);
-        else
-            v = vloadx(0, in1 + ((n * SB1 + (s0 - C0) / CB) * HW + p) * CB);
-        vstorex(v, 0, out + o);
+        __global const float *ip = s0 < C0 ? in0 + (n * SB0 + s0 / CB) * HW * CB
+                                           : in1 + (n * SB1 + (s0 - C0) / CB) * HW * CB;
+        for (int p = p0; p < pend; p++)
+            vstorex(vloadx(p, ip), p, op);
         return;
     }
+    /* lane l reads input sel[l] at off[l] + p * CB; off -1: a zero lane */
+    int off[CB], sel[CB];
     const int per = COUT / G;
+#pragma unroll
     for (int l = 0; l < CB; l++) {
         const int c = c0 + l;
-        float v = 0.0f;
-        if (c < COUT) {
-            const int s = OFF + (c % G) * per + c / G;
-            if (s < C0)
-                v = in0[((n * SB0 + s / CB) * HW + p) * CB + s % CB];
-            else
-                v = in1[((n * SB1 + (s - C0) / CB) * HW + p) * CB + (s - C0) % CB];
+        const int s = OFF + (c % G) * per + c / G;
+        const int t = s - C0;
+        sel[l] = s >= C0;
+        off[l] = c >= COUT ? -1
+                 : s < C0  ? (n * SB0 + s / CB) * HW * CB + s % CB
+                           : (n * SB1 + t / CB) * HW * CB + t % CB;
+    }
+    for (int p = p0; p < pend; p++) {
+        float v[CB];
+#pragma unroll
+        for (int l = 0; l < CB; l++) {
+            const int o = off[l] + p * CB;
+            v[l] = off[l] < 0 ? 0.0f : sel[l] ? in1[o] : in0[o];
         }
-        out[o + l] = v;
+        vstorex(vloadx(0, v), p, op);
     }
 }

@@ -63,7 +63,7 @@ static mcl_status channel_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, 
         return st;
     op->flops = 0;
     op->bytes = 8.0 * mcl_shape_count(out);
-    mcl_op_set_range(op, 3, (size_t)out->h * out->w, mcl_cblocks(out->c, op->ctx->block), out->n, 0);
+    mcl_op_set_range(op, 3, ((size_t)out->h * out->w + 7) / 8 /* PIX */, mcl_cblocks(out->c, op->ctx->block), out->n, 0);
     return MCL_STATUS_OK;
 }
 
