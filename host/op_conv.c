@@ -450,7 +450,9 @@ mcl_status mcl_conv2d_create(mcl_context *ctx, const mcl_conv2d_desc *d, const f
     c->d = *d;
     c->variant = d->variant;
     if (c->variant == MCL_CONV_AUTO)
-        c->variant = is_depthwise(d) ? MCL_CONV_DEPTHWISE : is_pointwise(d) ? MCL_CONV_POINTWISE : MCL_CONV_DIRECT;
+        c->variant = is_depthwise(d) && d->groups > 1 ? MCL_CONV_DEPTHWISE
+                     : is_pointwise(d)                 ? MCL_CONV_POINTWISE
+                                                       : MCL_CONV_DIRECT;
 
     const uint32_t B = ctx->block, OB = mcl_cblocks(d->out_channels, B);
     float *b = calloc((size_t)OB * B, sizeof *b);

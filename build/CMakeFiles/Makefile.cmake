@@ -48,5 +48,16 @@ set(CMAKE_MAKEFILE_PRODUCTS
 set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/mobicl.dir/DependInfo.cmake"
   "CMakeFiles/mobicl_cli.dir/DependInfo.cmake"
+  "CMakeFiles/mobicl_ref.dir/DependInfo.cmake"
+  "CMakeFiles/test_channel.dir/DependInfo.cmake"
+  "CMakeFiles/test_context.dir/DependInfo.cmake"
+  "CMakeFiles/test_conv.dir/DependInfo.cmake"
+  "CMakeFiles/test_dwconv.dir/DependInfo.cmake"
+  "CMakeFiles/test_fc_softmax_add.dir/DependInfo.cmake"
+  "CMakeFiles/test_invalid.dir/DependInfo.cmake"
+  "CMakeFiles/test_pool.dir/DependInfo.cmake"
+  "CMakeFiles/test_pwconv.dir/DependInfo.cmake"
+  "CMakeFiles/test_tensor.dir/DependInfo.cmake"
+  "CMakeFiles/test_tunables.dir/DependInfo.cmake"
   "CMakeFiles/bench_ops.dir/DependInfo.cmake"
   )

@@ -29,3 +29,22 @@ if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
   file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
 endif()
+
+# MOBICL_TESTS_SRC at CMakeLists.txt:76 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/test_*.c")
+set(OLD_GLOB
+  "/work/main/tests/test_channel.c"
+  "/work/main/tests/test_context.c"
+  "/work/main/tests/test_conv.c"
+  "/work/main/tests/test_dwconv.c"
+  "/work/main/tests/test_fc_softmax_add.c"
+  "/work/main/tests/test_invalid.c"
+  "/work/main/tests/test_pool.c"
+  "/work/main/tests/test_pwconv.c"
+  "/work/main/tests/test_tensor.c"
+  "/work/main/tests/test_tunables.c"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()

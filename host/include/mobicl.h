@@ -193,7 +193,7 @@ const mcl_space *mcl_space_get(mcl_family f);
 typedef enum mcl_activation { MCL_ACT_NONE = 0, MCL_ACT_RELU = 1, MCL_ACT_RELU6 = 2 } mcl_activation;
 
 typedef enum mcl_conv_variant {
-    MCL_CONV_AUTO = 0,     /* depthwise, pointwise or direct by shape */
+    MCL_CONV_AUTO = 0,     /* depthwise (groups == in == out > 1), else pointwise (1x1, stride 1, no pad), else direct */
     MCL_CONV_DIRECT,       /* direct KxK, any groups */
     MCL_CONV_DEPTHWISE,    /* groups == in == out channels */
     MCL_CONV_POINTWISE,    /* 1x1, stride 1, no padding; any groups, one launch */

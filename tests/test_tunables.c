@@ -1,0 +1,223 @@
+/* Tunables: for every kernel family, every combination of its parameter
+ * space (mcl_space_get: tile_w x tile_c x wg, plus wg 0 = driver's choice)
+ * on a few shapes, awkward ones included: set with mcl_op_set_tunables,
+ * reshape, run, compare with the reference; mcl_op_get_tunables must return
+ * what was set. */
+#define _GNU_SOURCE 1
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+
+static size_t list_len(const uint32_t *l)
+{
+    size_t n = 0;
+    while (l && l[n])
+        n++;
+    return n;
+}
+
+static int in_list(const uint32_t *l, uint32_t v)
+{
+    for (; l && *l; l++)
+        if (*l == v)
+            return 1;
+    return 0;
+}
+
+/* Chosen tunables lie in the family's space (wg 0 = driver's choice). */
+static int in_space(const mcl_space *sp, const mcl_tunables *t)
+{
+    return in_list(sp->tile_w, t->tile_w) && in_list(sp->tile_c, t->tile_c) && (t->wg == 0 || in_list(sp->wg, t->wg));
+}
+
+/* Every combination of a family's space; wg also takes 0 (driver's choice). */
+typedef struct combos {
+    mcl_tunables *t;
+    size_t n;
+} combos;
+
+static combos all_combos(mcl_family f)
+{
+    const mcl_space *sp = mcl_space_get(f);
+    cr_assert(sp != NULL, "mcl_space_get(%d) is NULL", (int)f);
+    cr_assert(sp->family && *sp->family, "family %d has no name", (int)f);
+    const size_t nw = list_len(sp->tile_w), nc = list_len(sp->tile_c), ng = list_len(sp->wg);
+    cr_assert(nw > 0 && nc > 0, "family %s: empty tile_w (%zu) or tile_c (%zu) list", sp->family, nw, nc);
+    combos c;
+    c.n = 0;
+    c.t = (mcl_tunables *)h_malloc(nw * nc * (ng + 1) * sizeof *c.t);
+    for (size_t i = 0; i < nw; i++)
+        for (size_t j = 0; j < nc; j++)
+            for (size_t k = 0; k <= ng; k++) {
+                mcl_tunables t = {sp->tile_w[i], sp->tile_c[j], k < ng ? sp->wg[k] : 0};
+                c.t[c.n++] = t;
+            }
+    return c;
+}
+
+static void check_got(mcl_op *op, mcl_family fam, const mcl_tunables *t, const char *label)
+{
+    mcl_family f;
+    mcl_tunables got;
+    H_OK(label, mcl_op_get_tunables(op, &f, &got));
+    cr_assert_eq((int)f, (int)fam, "[%s] family %d, expected %d", label, (int)f, (int)fam);
+    cr_assert(got.tile_w == t->tile_w && got.tile_c == t->tile_c && got.wg == t->wg,
+              "[%s] get_tunables {tile_w %u, tile_c %u, wg %u} != set {%u, %u, %u}", label, got.tile_w, got.tile_c,
+              got.wg, t->tile_w, t->tile_c, t->wg);
+}
+
+/* One op per row, reused for every combination: set, reshape, run. */
+static void conv_family(mcl_family fam, const h_conv_row *rows, size_t nrows)
+{
+    mcl_context *ctx = h_context();
+    combos c = all_combos(fam);
+    const mcl_space *sp = mcl_space_get(fam);
+    for (size_t r = 0; r < nrows; r++) {
+        h_conv_data cd;
+        h_conv_data_make(&cd, &rows[r].d, rows[r].in, rows[r].no_bias, rows[r].name);
+        mcl_op *op = NULL;
+        H_OK(rows[r].name, mcl_conv2d_create(ctx, &rows[r].d, cd.wt, cd.bias, &op));
+        h_run_args a = h_conv_args(&cd, &rows[r].d, rows[r].in);
+        for (size_t i = 0; i < c.n; i++) {
+            char label[256];
+            snprintf(label, sizeof label, "%s: %s {tile_w %u, tile_c %u, wg %u}", sp->family, rows[r].name,
+                     c.t[i].tile_w, c.t[i].tile_c, c.t[i].wg);
+            H_OK(label, mcl_op_set_tunables(op, &c.t[i]));
+            h_run_op(ctx, op, label, &a);
+            check_got(op, fam, &c.t[i], label);
+        }
+        mcl_op_destroy(op);
+        h_conv_data_free(&cd);
+    }
+    free(c.t);
+    mcl_context_destroy(ctx);
+}
+
+#define RELU .activation = MCL_ACT_RELU
+#define RELU6 .activation = MCL_ACT_RELU6
+
+Test(tunables, conv_every_combination, .timeout = 600)
+{
+    static const h_conv_row rows[] = {
+        {"3x3 g2 6->10 s1 p1 relu 13x11", SHP(1, 6, 13, 11), {CIO(6, 10, 2), CK(3), CS(1), CP(1), CD(1), RELU, .variant = MCL_CONV_DIRECT}, 0},
+        {"3x3 5->7 s2 asym 0,1,1,0 +residual batch2 7x9", SHP(2, 5, 7, 9), {CIO(5, 7, 1), CK(3), CS(2), CPAD(0, 1, 1, 0), CD(1), .residual = 1, .variant = MCL_CONV_DIRECT}, 0},
+        {"5x5 d2 20->12 g4 p4 relu6 17x17", SHP(1, 20, 17, 17), {CIO(20, 12, 4), CK(5), CS(1), CP(4), CD(2), RELU6, .variant = MCL_CONV_DIRECT}, 0},
+    };
+    conv_family(MCL_FAMILY_CONV, rows, N_(rows));
+}
+
+Test(tunables, dwconv_every_combination, .timeout = 600)
+{
+    static const h_conv_row rows[] = {
+        {"dw 20 3x3 s1 p1 relu6 13x11", SHP(1, 20, 13, 11), {CIO(20, 20, 20), CK(3), CS(1), CP(1), CD(1), RELU6, .variant = MCL_CONV_DEPTHWISE}, 0},
+        {"dw 58 3x3 s2 p1 batch2 14x14", SHP(2, 58, 14, 14), {CIO(58, 58, 58), CK(3), CS(2), CP(1), CD(1), .variant = MCL_CONV_DEPTHWISE}, 0},
+        {"dw 6 5x5 s2 p2 +residual 9x7", SHP(1, 6, 9, 7), {CIO(6, 6, 6), CK(5), CS(2), CP(2), CD(1), RELU, .residual = 1, .variant = MCL_CONV_DEPTHWISE}, 0},
+    };
+    conv_family(MCL_FAMILY_DWCONV, rows, N_(rows));
+}
+
+Test(tunables, pwconv_every_combination, .timeout = 600)
+{
+    static const h_conv_row rows[] = {
+        {"pw 20->36 relu 13x11", SHP(1, 20, 13, 11), {CIO(20, 36, 1), CK(1), CS(1), CP(0), CD(1), RELU, .variant = MCL_CONV_POINTWISE}, 0},
+        {"pw 58->116 g2 batch2 7x7", SHP(2, 58, 7, 7), {CIO(58, 116, 2), CK(1), CS(1), CP(0), CD(1), .variant = MCL_CONV_POINTWISE}, 0},
+        {"pw 240->60 g3 +residual relu 7x7", SHP(1, 240, 7, 7), {CIO(240, 60, 3), CK(1), CS(1), CP(0), CD(1), RELU, .residual = 1, .variant = MCL_CONV_POINTWISE}, 0},
+        {"pw 5->3 1x1 spatial", SHP(1, 5, 1, 1), {CIO(5, 3, 1), CK(1), CS(1), CP(0), CD(1), .variant = MCL_CONV_POINTWISE}, 0},
+    };
+    conv_family(MCL_FAMILY_PWCONV, rows, N_(rows));
+}
+
+Test(tunables, pool_every_combination, .timeout = 600)
+{
+    static const h_pool_row rows[] = {
+        {"max 3x3 s2 p1 c20 13x11", SHP(1, 20, 13, 11), {.type = MCL_POOL_MAX, CK(3), CS(2), CP(1)}},
+        {"avg 2x2 s1 excl c6 batch2 7x7", SHP(2, 6, 7, 7), {.type = MCL_POOL_AVG, CK(2), CS(1), CP(0)}},
+        {"avg 3x3 s2 p1 incl c5 9x10", SHP(1, 5, 9, 10), {.type = MCL_POOL_AVG, CK(3), CS(2), CP(1), .count_include_pad = 1}},
+    };
+    mcl_context *ctx = h_context();
+    combos c = all_combos(MCL_FAMILY_POOL);
+    for (size_t r = 0; r < N_(rows); r++)
+        for (size_t i = 0; i < c.n; i++) {
+            char label[256];
+            snprintf(label, sizeof label, "pool: %s {tile_w %u, tile_c %u, wg %u}", rows[r].name, c.t[i].tile_w,
+                     c.t[i].tile_c, c.t[i].wg);
+            h_pool_check(ctx, &rows[r].d, rows[r].in, &c.t[i], label);
+        }
+    free(c.t);
+    mcl_context_destroy(ctx);
+}
+
+/* mcl_tunables: "0 = default". All-zero tunables, and a zero field next to
+ * a set one, are accepted and run correctly. */
+Test(tunables, zero_means_default, .timeout = 600)
+{
+    mcl_context *ctx = h_context();
+    static const h_conv_row rows[] = {
+        {"conv", SHP(1, 6, 13, 11), {CIO(6, 10, 2), CK(3), CS(1), CP(1), CD(1), RELU, .variant = MCL_CONV_DIRECT}, 0},
+        {"dwconv", SHP(1, 20, 13, 11), {CIO(20, 20, 20), CK(3), CS(1), CP(1), CD(1), .variant = MCL_CONV_DEPTHWISE}, 0},
+        {"pwconv", SHP(1, 20, 13, 11), {CIO(20, 36, 1), CK(1), CS(1), CP(0), CD(1), .variant = MCL_CONV_POINTWISE}, 0},
+    };
+    for (size_t r = 0; r < N_(rows); r++) {
+        const mcl_space *sp = mcl_space_get(r == 0 ? MCL_FAMILY_CONV : r == 1 ? MCL_FAMILY_DWCONV : MCL_FAMILY_PWCONV);
+        const mcl_tunables zero = {0, 0, 0};
+        const mcl_tunables half = {sp->tile_w[0], 0, 0};
+        const mcl_tunables *ts[2] = {&zero, &half};
+        for (int k = 0; k < 2; k++) {
+            char label[128];
+            snprintf(label, sizeof label, "%s tunables {%u, %u, %u}", rows[r].name, ts[k]->tile_w, ts[k]->tile_c,
+                     ts[k]->wg);
+            h_conv_data cd;
+            h_conv_data_make(&cd, &rows[r].d, rows[r].in, 0, label);
+            mcl_op *op = NULL;
+            H_OK(label, mcl_conv2d_create(ctx, &rows[r].d, cd.wt, cd.bias, &op));
+            H_OK(label, mcl_op_set_tunables(op, ts[k]));
+            h_run_args a = h_conv_args(&cd, &rows[r].d, rows[r].in);
+            h_run_op(ctx, op, label, &a);
+            mcl_family f;
+            mcl_tunables got;
+            H_OK(label, mcl_op_get_tunables(op, &f, &got));
+            if (ts[k]->tile_w)
+                cr_expect_eq(got.tile_w, ts[k]->tile_w, "[%s] tile_w set to %u, got %u", label, ts[k]->tile_w,
+                             got.tile_w);
+            cr_expect(in_space(sp, &got), "[%s] chosen {%u, %u, %u} outside the %s space", label, got.tile_w,
+                      got.tile_c, got.wg, sp->family);
+            mcl_op_destroy(op);
+            h_conv_data_free(&cd);
+        }
+    }
+    mcl_context_destroy(ctx);
+}
+
+/* Without set_tunables, reshape picks defaults inside the space. */
+Test(tunables, defaults_in_space, .timeout = 600)
+{
+    mcl_context *ctx = h_context();
+    static const mcl_conv2d_desc descs[3] = {
+        {CIO(6, 10, 2), CK(3), CS(1), CP(1), CD(1), .variant = MCL_CONV_DIRECT},
+        {CIO(20, 20, 20), CK(3), CS(2), CP(1), CD(1), .variant = MCL_CONV_DEPTHWISE},
+        {CIO(20, 36, 1), CK(1), CS(1), CP(0), CD(1), .variant = MCL_CONV_POINTWISE},
+    };
+    static const mcl_family fams[3] = {MCL_FAMILY_CONV, MCL_FAMILY_DWCONV, MCL_FAMILY_PWCONV};
+    static const mcl_shape shapes[] = {{1, 0, 13, 11}, {2, 0, 7, 7}, {1, 0, 56, 56}, {1, 0, 1, 1}};
+    static float w[36 * 20 * 9];
+    for (int k = 0; k < 3; k++)
+        for (size_t s = 0; s < N_(shapes); s++) {
+            mcl_shape in = shapes[s], out;
+            in.c = descs[k].in_channels;
+            char label[128];
+            snprintf(label, sizeof label, "defaults family %d shape %ux%ux%ux%u", k, in.n, in.c, in.h, in.w);
+            mcl_op *op = NULL;
+            H_OK(label, mcl_conv2d_create(ctx, &descs[k], w, NULL, &op));
+            H_OK(label, mcl_op_reshape(op, 1, &in, &out));
+            mcl_family f;
+            mcl_tunables got;
+            H_OK(label, mcl_op_get_tunables(op, &f, &got));
+            cr_expect_eq((int)f, (int)fams[k], "[%s] family %d", label, (int)f);
+            cr_expect(in_space(mcl_space_get(fams[k]), &got), "[%s] default {%u, %u, %u} outside the space", label,
+                      got.tile_w, got.tile_c, got.wg);
+            mcl_op_destroy(op);
+        }
+    mcl_context_destroy(ctx);
+}
