@@ -31,11 +31,13 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
                    __global const float *restrict res, __global float *restrict out,
                    int H, int W, int OH, int OW, int PT, int PL, int ICB, int OB, int KB, int IC)
 {
-    const int ox0 = get_global_id(0) * TILE_W;
-    const int oy = get_global_id(1);
-    const int z = get_global_id(2); /* n * OB + ob */
-    if (ox0 >= OW)
+    /* dim 0: (output row, tile of the row) flattened; dim 1: n * OB + ob */
+    const int OWT = (OW + TILE_W - 1) / TILE_W;
+    const int g = get_global_id(0);
+    if (g >= OH * OWT)
         return;
+    const int oy = g / OWT, ox0 = (g % OWT) * TILE_W;
+    const int z = get_global_id(1);
     const int n = z / OB, ob = z % OB;
 
     floatx acc[TILE_W];

@@ -30,11 +30,14 @@ __kernel void dwconv(__global const float *restrict in, __global const float *re
                      __global const float *restrict bias, __global const float *restrict res,
                      __global float *restrict out, int H, int W, int OH, int OW, int PT, int PL, int CBK)
 {
-    const int ox0 = get_global_id(0) * TILE_W;
-    const int oy = get_global_id(1);
-    const int z = get_global_id(2); /* n * CBK + cb */
-    if (ox0 >= OW)
+    /* dim 0: (output row, tile of the row) flattened, so that small planes
+     * still give the work-groups enough items; dim 1: n * CBK + cb */
+    const int OWT = (OW + TILE_W - 1) / TILE_W;
+    const int g = get_global_id(0);
+    if (g >= OH * OWT)
         return;
+    const int oy = g / OWT, ox0 = (g % OWT) * TILE_W;
+    const int z = get_global_id(1);
     const int cb = z % CBK;
     __global const float *ip = in + z * H * W * CB;
     __global const float *wp = wt + cb * KH * KW * CB;

@@ -23,11 +23,13 @@
 __kernel void pool(__global const float *restrict in, __global float *restrict out, int H, int W, int OH,
                    int OW, int PT, int PL, int PB, int PR)
 {
-    const int ox0 = get_global_id(0) * TILE_W;
-    const int oy = get_global_id(1);
-    const int z = get_global_id(2);
-    if (ox0 >= OW)
+    /* dim 0: (output row, tile of the row) flattened; dim 1: n * CBK + cb */
+    const int OWT = (OW + TILE_W - 1) / TILE_W;
+    const int g = get_global_id(0);
+    if (g >= OH * OWT)
         return;
+    const int oy = g / OWT, ox0 = (g % OWT) * TILE_W;
+    const int z = get_global_id(1);
     __global const float *ip = in + z * H * W * CB;
     const int y0 = oy * SH - PT;
 #pragma unroll

@@ -90,7 +90,7 @@ static mcl_status pool_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     op->kname = "pool";
     if ((st = mcl_op_kernel(op, "pool", &defs, "pool")) != MCL_STATUS_OK)
         return st;
-    mcl_op_set_range(op, 3, (out->w + op->tun.tile_w - 1) / op->tun.tile_w, out->h, z, op->tun.wg);
+    mcl_op_set_range(op, 2, (size_t)(out->w + op->tun.tile_w - 1) / op->tun.tile_w * out->h, z, 1, op->tun.wg);
     return MCL_STATUS_OK;
 }
 
