@@ -133,6 +133,12 @@ struct mcl_op {
 };
 
 mcl_status mcl_op_new(mcl_context *ctx, const mcl_op_vtable *vt, size_t impl_size, mcl_op **op);
+/* The checks every mcl_*_create starts with: out non-NULL (set to NULL),
+ * ctx non-NULL. Clears the thread's error message. */
+mcl_status mcl_create_check(mcl_context *ctx, const char *kind, mcl_op **out);
+/* Upload n floats (or zeros if src is NULL) padded with zeros to a whole
+ * number of channel blocks. */
+mcl_status mcl_upload_padded(mcl_context *ctx, const float *src, uint32_t n, cl_mem *out);
 /* Fetch a kernel into op->kernel (releasing the previous one). */
 mcl_status mcl_op_kernel(mcl_op *op, const char *family, const mcl_defs *defs, const char *kernel);
 /* Set kernel arg i to a cl_mem / int; returns a status naming the op. */

@@ -131,34 +131,42 @@ mcl_status mcl_op_kernel(mcl_op *op, const char *family, const mcl_defs *defs, c
     return mcl_kernel_get(op->ctx, family, defs, kernel, &op->kernel);
 }
 
-mcl_status mcl_arg_mem(mcl_op *op, cl_kernel k, cl_uint i, cl_mem m)
+static mcl_status set_arg(mcl_op *op, cl_kernel k, cl_uint i, size_t size, const void *v, const char *type)
 {
-    cl_int err = op->ctx->cl->clSetKernelArg(k, i, sizeof(cl_mem), &m);
+    cl_int err = op->ctx->cl->clSetKernelArg(k, i, size, v);
     if (err == CL_SUCCESS)
         return MCL_STATUS_OK;
     char what[96];
-    snprintf(what, sizeof what, "%s: clSetKernelArg(%u, buffer)", op->vt->kind, i);
+    snprintf(what, sizeof what, "%s: clSetKernelArg(%u, %s)", op->vt->kind, i, type);
     return mcl_cl_fail(op->ctx, err, what);
 }
 
-mcl_status mcl_arg_int(mcl_op *op, cl_kernel k, cl_uint i, int v)
+mcl_status mcl_arg_mem(mcl_op *op, cl_kernel k, cl_uint i, cl_mem m) { return set_arg(op, k, i, sizeof m, &m, "buffer"); }
+mcl_status mcl_arg_int(mcl_op *op, cl_kernel k, cl_uint i, int v) { return set_arg(op, k, i, sizeof v, &v, "int"); }
+mcl_status mcl_arg_float(mcl_op *op, cl_kernel k, cl_uint i, float v) { return set_arg(op, k, i, sizeof v, &v, "float"); }
+
+mcl_status mcl_create_check(mcl_context *ctx, const char *kind, mcl_op **out)
 {
-    cl_int err = op->ctx->cl->clSetKernelArg(k, i, sizeof(int), &v);
-    if (err == CL_SUCCESS)
-        return MCL_STATUS_OK;
-    char what[96];
-    snprintf(what, sizeof what, "%s: clSetKernelArg(%u, int)", op->vt->kind, i);
-    return mcl_cl_fail(op->ctx, err, what);
+    mcl_clear_error();
+    if (!out)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "%s: op output pointer is NULL", kind);
+    *out = NULL;
+    if (!ctx)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "%s: context is NULL", kind);
+    return MCL_STATUS_OK;
 }
 
-mcl_status mcl_arg_float(mcl_op *op, cl_kernel k, cl_uint i, float v)
+mcl_status mcl_upload_padded(mcl_context *ctx, const float *src, uint32_t n, cl_mem *out)
 {
-    cl_int err = op->ctx->cl->clSetKernelArg(k, i, sizeof(float), &v);
-    if (err == CL_SUCCESS)
-        return MCL_STATUS_OK;
-    char what[96];
-    snprintf(what, sizeof what, "%s: clSetKernelArg(%u, float)", op->vt->kind, i);
-    return mcl_cl_fail(op->ctx, err, what);
+    size_t padded = (size_t)mcl_cblocks(n, ctx->block) * ctx->block;
+    float *p = calloc(padded, sizeof *p);
+    if (!p)
+        return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "padded buffer of %zu floats", padded);
+    if (src)
+        memcpy(p, src, n * sizeof *p);
+    mcl_status st = mcl_buffer_upload(ctx, p, padded * sizeof *p, out);
+    free(p);
+    return st;
 }
 
 void mcl_op_set_range(mcl_op *op, cl_uint dims, size_t g0, size_t g1, size_t g2, uint32_t wg)

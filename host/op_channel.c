@@ -93,17 +93,14 @@ static const mcl_op_vtable k_channel_vt = {
 
 mcl_status mcl_channel_create(mcl_context *ctx, const mcl_channel_desc *d, mcl_op **out)
 {
-    mcl_clear_error();
-    if (!out)
-        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "channel: op output pointer is NULL");
-    *out = NULL;
-    if (!ctx)
-        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "channel: context is NULL");
+    mcl_status st = mcl_create_check(ctx, "channel", out);
+    if (st != MCL_STATUS_OK)
+        return st;
     if (!d)
         return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "channel descriptor is NULL");
     if (d->inputs != 1 && d->inputs != 2)
         return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "channel: inputs %u must be 1 or 2", d->inputs);
-    mcl_status st = mcl_op_new(ctx, &k_channel_vt, sizeof(channel_impl), out);
+    st = mcl_op_new(ctx, &k_channel_vt, sizeof(channel_impl), out);
     if (st == MCL_STATUS_OK)
         ((channel_impl *)(*out)->impl)->d = *d;
     return st;

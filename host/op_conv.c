@@ -433,13 +433,10 @@ static const mcl_op_vtable k_conv_vt = {
 mcl_status mcl_conv2d_create(mcl_context *ctx, const mcl_conv2d_desc *d, const float *weights, const float *bias,
                              mcl_op **out)
 {
-    mcl_clear_error();
-    if (!out)
-        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "conv2d: op output pointer is NULL");
-    *out = NULL;
-    if (!ctx)
-        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "conv2d: context is NULL");
-    mcl_status st = check_desc(ctx, d);
+    mcl_status st = mcl_create_check(ctx, "conv2d", out);
+    if (st != MCL_STATUS_OK)
+        return st;
+    st = check_desc(ctx, d);
     if (st != MCL_STATUS_OK)
         return st;
     if (!weights)
@@ -455,17 +452,7 @@ mcl_status mcl_conv2d_create(mcl_context *ctx, const mcl_conv2d_desc *d, const f
                      : is_pointwise(d)                 ? MCL_CONV_POINTWISE
                                                        : MCL_CONV_DIRECT;
 
-    const uint32_t B = ctx->block, OB = mcl_cblocks(d->out_channels, B);
-    float *b = calloc((size_t)OB * B, sizeof *b);
-    if (!b) {
-        st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "conv2d bias");
-        goto error;
-    }
-    if (bias)
-        memcpy(b, bias, d->out_channels * sizeof *b);
-    st = mcl_buffer_upload(ctx, b, (size_t)OB * B * sizeof *b, &c->bias);
-    free(b);
-    if (st != MCL_STATUS_OK)
+    if ((st = mcl_upload_padded(ctx, bias, d->out_channels, &c->bias)) != MCL_STATUS_OK)
         goto error;
     if (c->variant == MCL_CONV_DEPTHWISE)
         st = pack_depthwise(ctx, c, weights);

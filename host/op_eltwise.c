@@ -71,18 +71,15 @@ static const mcl_op_vtable k_add_vt = {
 
 mcl_status mcl_add_create(mcl_context *ctx, const mcl_add_desc *d, mcl_op **out)
 {
-    mcl_clear_error();
-    if (!out)
-        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "add: op output pointer is NULL");
-    *out = NULL;
-    if (!ctx)
-        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "add: context is NULL");
+    mcl_status st = mcl_create_check(ctx, "add", out);
+    if (st != MCL_STATUS_OK)
+        return st;
     if (!d)
         return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "add descriptor is NULL");
     if (mcl_check_activation(d->activation) != MCL_STATUS_OK)
         return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "add: activation %d is not none, relu or relu6",
                         (int)d->activation);
-    mcl_status st = mcl_op_new(ctx, &k_add_vt, sizeof(add_impl), out);
+    st = mcl_op_new(ctx, &k_add_vt, sizeof(add_impl), out);
     if (st == MCL_STATUS_OK)
         ((add_impl *)(*out)->impl)->d = *d;
     return st;
@@ -135,11 +132,8 @@ static const mcl_op_vtable k_softmax_vt = {
 
 mcl_status mcl_softmax_create(mcl_context *ctx, mcl_op **out)
 {
-    mcl_clear_error();
-    if (!out)
-        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "softmax: op output pointer is NULL");
-    *out = NULL;
-    if (!ctx)
-        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "softmax: context is NULL");
+    mcl_status st = mcl_create_check(ctx, "softmax", out);
+    if (st != MCL_STATUS_OK)
+        return st;
     return mcl_op_new(ctx, &k_softmax_vt, 0, out);
 }

@@ -126,13 +126,10 @@ static const mcl_op_vtable k_fc_vt = {
 mcl_status mcl_fc_create(mcl_context *ctx, const mcl_fc_desc *d, const float *weights, const float *bias,
                          mcl_op **out)
 {
-    mcl_clear_error();
-    if (!out)
-        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "fc: op output pointer is NULL");
-    *out = NULL;
-    if (!ctx)
-        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "fc: context is NULL");
-    mcl_status st = fc_check(ctx, d);
+    mcl_status st = mcl_create_check(ctx, "fc", out);
+    if (st != MCL_STATUS_OK)
+        return st;
+    st = fc_check(ctx, d);
     if (st != MCL_STATUS_OK)
         return st;
     if (!weights)
@@ -142,21 +139,14 @@ mcl_status mcl_fc_create(mcl_context *ctx, const mcl_fc_desc *d, const float *we
         return st;
     fc_impl *f = op->impl;
     f->d = *d;
-    const uint32_t B = ctx->block, OB = mcl_cblocks(d->out_features, B);
     size_t nw = (size_t)d->in_features * d->out_features;
-    float *b = calloc((size_t)OB * B, sizeof *b);
     f->w = malloc(nw * sizeof *f->w);
-    if (!b || !f->w) {
-        free(b);
+    if (!f->w) {
         st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "fc weights of %zu floats", nw);
         goto error;
     }
     memcpy(f->w, weights, nw * sizeof *f->w);
-    if (bias)
-        memcpy(b, bias, d->out_features * sizeof *b);
-    st = mcl_buffer_upload(ctx, b, (size_t)OB * B * sizeof *b, &f->bias);
-    free(b);
-    if (st != MCL_STATUS_OK)
+    if ((st = mcl_upload_padded(ctx, bias, d->out_features, &f->bias)) != MCL_STATUS_OK)
         goto error;
     *out = op;
     return MCL_STATUS_OK;

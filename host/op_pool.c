@@ -118,17 +118,14 @@ static const mcl_op_vtable k_pool_vt = {
 
 mcl_status mcl_pool2d_create(mcl_context *ctx, const mcl_pool2d_desc *d, mcl_op **out)
 {
-    mcl_clear_error();
-    if (!out)
-        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "pool2d: op output pointer is NULL");
-    *out = NULL;
-    if (!ctx)
-        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "pool2d: context is NULL");
+    mcl_status st = mcl_create_check(ctx, "pool2d", out);
+    if (st != MCL_STATUS_OK)
+        return st;
     if (!d)
         return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "pool2d descriptor is NULL");
     /* check the descriptor against a large enough input */
     mcl_shape probe = {1, 1, 4096, 4096}, o;
-    mcl_status st = pool_out_shape(ctx, d, &probe, &o);
+    st = pool_out_shape(ctx, d, &probe, &o);
     if (st != MCL_STATUS_OK)
         return st;
     if ((st = mcl_op_new(ctx, &k_pool_vt, sizeof(pool_impl), out)) != MCL_STATUS_OK)
