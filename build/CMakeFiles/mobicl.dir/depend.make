@@ -1,2 +1,0 @@
-# Empty dependencies file for mobicl.
-# This may be replaced when dependencies are built.
