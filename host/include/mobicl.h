@@ -162,7 +162,9 @@ mcl_status mcl_tensor_convert(mcl_context *ctx, const mcl_tensor *src, mcl_tenso
 /* ---- tunable kernel parameters ----------------------------------------- */
 
 /* One struct for every kernel family; each family uses the fields its
- * parameter space (mcl_space_*) names and ignores the rest. 0 = default. */
+ * parameter space (mcl_space_get) lists; every field must hold one of its
+ * family's listed values (wg may also be 0, the driver's choice). Ops use
+ * heuristic defaults until mcl_op_set_tunables is called. */
 typedef struct mcl_tunables {
     uint32_t tile_w;  /* output pixels per work-item (along W, or along H*W for 1x1) */
     uint32_t tile_c;  /* output channel blocks per work-item */
