@@ -49,7 +49,11 @@ mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def)
         return MCL_STATUS_OK;
     }
     const mcl_space *s = &k_spaces[fam];
-    mcl_tunables t = op->tun_user;
+    mcl_tunables t = op->tun_user; /* 0 in tile_w / tile_c: that field's default */
+    if (!t.tile_w)
+        t.tile_w = def->tile_w;
+    if (!t.tile_c)
+        t.tile_c = def->tile_c;
     if (!in_list(s->tile_w, t.tile_w) || !in_list(s->tile_c, t.tile_c) || (t.wg && !in_list(s->wg, t.wg)))
         return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED,
                         "tunables tile_w=%u tile_c=%u wg=%u are outside the %s space", t.tile_w, t.tile_c, t.wg,
@@ -72,7 +76,8 @@ mcl_status mcl_op_set_tunables(mcl_op *op, const mcl_tunables *t)
         /* reject values no family has; the family check happens at reshape */
         int ok = 0;
         for (int f = 0; f < MCL_FAMILY_COUNT_; f++)
-            ok |= in_list(k_spaces[f].tile_w, t->tile_w) && in_list(k_spaces[f].tile_c, t->tile_c) &&
+            ok |= (!t->tile_w || in_list(k_spaces[f].tile_w, t->tile_w)) &&
+                  (!t->tile_c || in_list(k_spaces[f].tile_c, t->tile_c)) &&
                   (!t->wg || in_list(k_spaces[f].wg, t->wg));
         if (!ok)
             return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED,

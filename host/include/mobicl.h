@@ -162,13 +162,14 @@ mcl_status mcl_tensor_convert(mcl_context *ctx, const mcl_tensor *src, mcl_tenso
 /* ---- tunable kernel parameters ----------------------------------------- */
 
 /* One struct for every kernel family; each family uses the fields its
- * parameter space (mcl_space_get) lists; every field must hold one of its
- * family's listed values (wg may also be 0, the driver's choice). Ops use
- * heuristic defaults until mcl_op_set_tunables is called. */
+ * parameter space (mcl_space_get) lists; a field holds one of its family's
+ * listed values, or 0: tile_w / tile_c 0 = the heuristic default for that
+ * field, wg 0 = the driver's choice. Ops use the heuristic defaults (which
+ * may set wg) until mcl_op_set_tunables is called. */
 typedef struct mcl_tunables {
     uint32_t tile_w;  /* output pixels per work-item (along W, or along H*W for 1x1) */
     uint32_t tile_c;  /* output channel blocks per work-item */
-    uint32_t wg;      /* work-group size along dim 0; 0 = let the driver choose */
+    uint32_t wg;      /* work-group size along dim 0; 0 = the driver's choice */
 } mcl_tunables;
 
 typedef enum mcl_family {
