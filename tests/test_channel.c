@@ -240,16 +240,43 @@ static void all_tables(mcl_context *ctx, const char *tag)
     shuffle_all(ctx, tag);
 }
 
-Test(channel, block4, .timeout = 600)
+Test(channel, other_blocks, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(4);
-    all_tables(ctx, "(block 4)");
-    mcl_context_destroy(ctx);
+    H_FOR_OTHER_BLOCKS(ctx, tag, all_tables(ctx, tag));
 }
 
-Test(channel, block16, .timeout = 600)
+/* The same tensor as both inputs: concat(x, x) and concat+shuffle(x, x). */
+Test(channel, same_tensor_twice, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(16);
-    all_tables(ctx, "(block 16)");
+    mcl_context *ctx = h_context();
+    const mcl_shape s = {1, 58, 7, 7};
+    const size_t n = h_count(s);
+    float *x = h_random(n, "same tensor twice", "x", -1, 1);
+    mcl_tensor *t = h_tensor_with(ctx, s, x, "same tensor twice");
+    for (uint32_t g = 1; g <= 2; g++) {
+        char label[64];
+        snprintf(label, sizeof label, "concat(x, x) groups %u", g);
+        mcl_channel_desc d = {.channels = 0, .offset = 0, .groups = g, .inputs = 2};
+        mcl_shape in[2] = {s, s}, out;
+        mcl_op *op = NULL;
+        H_OK(label, mcl_channel_create(ctx, &d, &op));
+        H_OK(label, mcl_op_reshape(op, 2, in, &out));
+        mcl_tensor *to = h_tensor_with(ctx, out, NULL, label);
+        mcl_tensor *ins[2] = {t, t};
+        H_OK(label, mcl_op_setup(op, 2, ins, to));
+        H_OK(label, mcl_op_run(op, NULL));
+        H_OK(label, mcl_context_finish(ctx));
+        float *want = h_floats(h_count(out)), *got = h_floats(h_count(out));
+        ref_channel(s.n, s.h, s.w, s.c, x, s.c, x, 0, 0, g, want);
+        H_OK(label, mcl_tensor_read(to, got, h_count(out)));
+        h_compare(label, got, want, out, 0, 0);
+        h_check_padding(ctx, to, label);
+        free(want);
+        free(got);
+        mcl_tensor_destroy(to);
+        mcl_op_destroy(op);
+    }
+    mcl_tensor_destroy(t);
+    free(x);
     mcl_context_destroy(ctx);
 }

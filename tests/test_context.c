@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,7 +79,8 @@ Test(context, default_context)
     cr_expect(mcl_context_cl(ctx) != NULL);
     cr_expect(mcl_context_queue(ctx) != NULL);
     cr_expect(mcl_context_device(ctx) != NULL);
-    cr_expect_eq(mcl_context_block(ctx), info->is_gpu ? 4u : 8u, "default block %u on a %s", mcl_context_block(ctx),
+    /* header: "0 = per device (GPU 4, CPU 16)" */
+    cr_expect_eq(mcl_context_block(ctx), info->is_gpu ? 4u : 16u, "default block %u on a %s", mcl_context_block(ctx),
                  info->is_gpu ? "GPU" : "non-GPU device");
     H_OK("finish", mcl_context_finish(ctx));
     cr_expect(mcl_context_build_log(ctx) != NULL, "mcl_context_build_log returned NULL");
@@ -405,19 +407,35 @@ static long file_size(const char *path)
     return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
 }
 
-static void make_tmpdir(char *buf, size_t cap)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(buf, cap, "%s/mobicl-test-cache-XXXXXX", base && *base ? base : "/tmp");
-    cr_assert(mkdtemp(buf) != NULL, "mkdtemp(%s): %s", buf, strerror(errno));
-}
-
 static void remove_tree(const char *dir)
 {
     char cmd[PATH_MAX + 32];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Temporary directories of this test process, removed by the suite's fini
+ * even when an assertion ends the test early. */
+static char g_tmpdirs[4][PATH_MAX];
+static size_t g_ntmp;
+
+static void remove_tmpdirs(void)
+{
+    for (size_t i = 0; i < g_ntmp; i++)
+        remove_tree(g_tmpdirs[i]);
+    g_ntmp = 0;
+}
+
+TestSuite(context, .fini = remove_tmpdirs);
+
+static void make_tmpdir(char *buf, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(buf, cap, "%s/mobicl-test-XXXXXX", base && *base ? base : "/tmp");
+    cr_assert(mkdtemp(buf) != NULL, "mkdtemp(%s): %s", buf, strerror(errno));
+    if (g_ntmp < N_(g_tmpdirs))
+        snprintf(g_tmpdirs[g_ntmp++], PATH_MAX, "%s", buf);
 }
 
 static void expect_same_outputs(float *a[CACHE_OPS], float *b[CACHE_OPS], size_t counts[CACHE_OPS], const char *tag)
@@ -649,4 +667,118 @@ Test(context, kernel_dir_build_failure, .timeout = 600)
         mcl_context_destroy(ctx);
     }
     remove_tree(dir);
+}
+
+/* ---- events and profiling ------------------------------------------------------------ */
+
+typedef cl_int(CL_API_CALL *wait_fn)(cl_uint, const cl_event *);
+typedef cl_int(CL_API_CALL *prof_fn)(cl_event, cl_profiling_info, size_t, void *, size_t *);
+typedef cl_int(CL_API_CALL *rel_fn)(cl_event);
+
+/* run(op, &event) returns an event of the enqueued work; with profiling on,
+ * it carries start/end times. Checked for a plain kernel and for CLBlast. */
+Test(context, run_event_and_profiling, .timeout = 600)
+{
+    wait_fn wait = (wait_fn)h_cl_sym("clWaitForEvents");
+    prof_fn prof = (prof_fn)h_cl_sym("clGetEventProfilingInfo");
+    rel_fn rel = (rel_fn)h_cl_sym("clReleaseEvent");
+    cr_assert(wait && prof && rel, "OpenCL event functions not found");
+    unsetenv("MOBICL_DEVICE");
+    mcl_context_options o;
+    memset(&o, 0, sizeof o);
+    o.profiling = 1;
+    mcl_context *ctx = h_context_opts(&o, "profiling context");
+    static const mcl_conv2d_desc pw_blas = {CIO(20, 36, 1), CK(1), CS(1), CP(0), CD(1), .activation = MCL_ACT_RELU,
+                                            .variant = MCL_CONV_CLBLAST};
+    const mcl_conv2d_desc *descs[2] = {&k_conv, &pw_blas};
+    const mcl_shape ins[2] = {{1, 6, 13, 11}, {1, 20, 13, 11}};
+    for (int i = 0; i < 2; i++) {
+        const char *label = i ? "event: clblast 20->36" : "event: direct conv";
+        h_conv_data cd;
+        h_conv_data_make(&cd, descs[i], ins[i], 0, label);
+        mcl_op *op = NULL;
+        H_OK(label, mcl_conv2d_create(ctx, descs[i], cd.wt, cd.bias, &op));
+        mcl_shape out;
+        H_OK(label, mcl_op_reshape(op, 1, &ins[i], &out));
+        mcl_tensor *ti = h_tensor_with(ctx, ins[i], cd.x, label);
+        mcl_tensor *to = h_tensor_with(ctx, out, NULL, label);
+        H_OK(label, mcl_op_setup(op, 1, &ti, to));
+        cl_event ev = NULL;
+        H_OK(label, mcl_op_run(op, &ev));
+        cr_assert(ev != NULL, "[%s] mcl_op_run gave no event", label);
+        cr_assert_eq(wait(1, &ev), CL_SUCCESS, "[%s] clWaitForEvents", label);
+        cl_ulong t0 = 0, t1 = 0;
+        cr_expect_eq(prof(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL), CL_SUCCESS,
+                     "[%s] profiling info (queue created without profiling?)", label);
+        cr_expect_eq(prof(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL), CL_SUCCESS);
+        cr_expect(t1 >= t0 && t0 > 0, "[%s] profiling start %llu end %llu", label, (unsigned long long)t0,
+                  (unsigned long long)t1);
+        rel(ev);
+        /* the event is the op's last command: after it the output is final */
+        float *got = h_floats(h_count(out));
+        H_OK(label, mcl_tensor_read(to, got, h_count(out)));
+        h_compare(label, got, cd.want, out, H_ATOL, H_RTOL);
+        free(got);
+        mcl_tensor_destroy(ti);
+        mcl_tensor_destroy(to);
+        mcl_op_destroy(op);
+        h_conv_data_free(&cd);
+    }
+    mcl_context_destroy(ctx);
+}
+
+/* ---- two contexts in one process ------------------------------------------------------- */
+
+Test(context, two_contexts_interleaved, .timeout = 600)
+{
+    unsetenv("MOBICL_DEVICE");
+    mcl_context *a = h_context_block(4);
+    mcl_context *b = h_context_block(16);
+    const mcl_shape in = {1, 6, 13, 11};
+    h_conv_data cd;
+    h_conv_data_make(&cd, &k_conv, in, 0, "two contexts");
+    mcl_op *oa = NULL, *ob = NULL;
+    H_OK("ctx a", mcl_conv2d_create(a, &k_conv, cd.wt, cd.bias, &oa));
+    H_OK("ctx b", mcl_conv2d_create(b, &k_conv, cd.wt, cd.bias, &ob));
+    h_run_args args = h_conv_args(&cd, &k_conv, in);
+    for (int rep = 0; rep < 2; rep++) {
+        h_run_op(a, oa, "two contexts: a (block 4)", &args);
+        h_run_op(b, ob, "two contexts: b (block 16)", &args);
+    }
+    mcl_op_destroy(oa);
+    mcl_context_destroy(a); /* b keeps working after a is gone */
+    h_run_op(b, ob, "two contexts: b after a was destroyed", &args);
+    mcl_op_destroy(ob);
+    mcl_context_destroy(b);
+    h_conv_data_free(&cd);
+}
+
+/* ---- mcl_last_error is per thread ------------------------------------------------------- */
+
+static char g_thread_msg[512];
+static void *fail_in_thread(void *arg)
+{
+    (void)arg;
+    const mcl_shape s = {1, 3, 4, 4};
+    mcl_shape out;
+    const mcl_pool2d_desc d = {.type = MCL_POOL_MAX, .kernel_h = 0, .kernel_w = 3, CS(1), CP(0)};
+    mcl_pool2d_validate(&d, &s, &out);
+    snprintf(g_thread_msg, sizeof g_thread_msg, "%s", mcl_last_error());
+    return NULL;
+}
+
+Test(context, last_error_is_per_thread)
+{
+    const mcl_conv2d_desc bad = {CIO(8, 16, 3), CK(3), CS(1), CP(1), CD(1)};
+    const mcl_shape s = {1, 8, 10, 10};
+    mcl_shape out;
+    H_FAIL("main thread", mcl_conv2d_validate(&bad, &s, &out), MCL_STATUS_INVALID_ARGUMENT);
+    char mine[512];
+    snprintf(mine, sizeof mine, "%s", mcl_last_error());
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, fail_in_thread, NULL), 0);
+    pthread_join(th, NULL);
+    cr_expect(g_thread_msg[0], "the other thread's failure left no message");
+    cr_expect_str_eq(mcl_last_error(), mine, "the main thread's message changed after another thread failed");
+    cr_expect_str_neq(g_thread_msg, mine, "both threads see the same message");
 }

@@ -110,20 +110,18 @@ Test(conv, auto_variant_picks_direct, .timeout = 600)
     mcl_context_destroy(ctx);
 }
 
-Test(conv, block4, .timeout = 600)
-{
-    mcl_context *ctx = h_context_block(4);
-    h_conv_table(ctx, k_awkward, N_(k_awkward), "(block 4)", -1, MCL_FAMILY_CONV);
-    h_conv_table(ctx, k_networks + 1, 1, "(block 4)", -1, MCL_FAMILY_CONV);
-    mcl_context_destroy(ctx);
-}
+/* The other channel blocks (4, 8, 16 minus the default) on a subset: C not a
+ * multiple of the block, stride 2, asymmetric padding, dilation, groups,
+ * residual, batch 2. */
+static const size_t k_block_rows[] = {0, 1, 5, 8, 15, 19, 21, 25};
 
-Test(conv, block16, .timeout = 600)
+Test(conv, other_blocks, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(16);
-    h_conv_table(ctx, k_awkward, N_(k_awkward), "(block 16)", -1, MCL_FAMILY_CONV);
-    h_conv_table(ctx, k_networks + 5, 1, "(block 16)", -1, MCL_FAMILY_CONV);
-    mcl_context_destroy(ctx);
+    H_FOR_OTHER_BLOCKS(ctx, tag, {
+        for (size_t i = 0; i < N_(k_block_rows); i++)
+            h_conv_table(ctx, &k_awkward[k_block_rows[i]], 1, tag, -1, MCL_FAMILY_CONV);
+        h_conv_table(ctx, k_networks + 1, 1, tag, -1, MCL_FAMILY_CONV);
+    });
 }
 
 /* One op, reshaped to new input shapes and run again; and a second run on
@@ -186,6 +184,33 @@ Test(conv, reshape_and_rerun, .timeout = 600)
         h_compare(l3, got, want, out, H_ATOL, H_RTOL);
         free(x);
         free(want);
+    }
+
+    /* run is enqueue-only and read/write block: reading right after run (no
+     * finish) sees the result, and writing new input right after run does
+     * not change what the enqueued run computes */
+    {
+        const char *l4 = "reuse: read right after run, then write input while the run may be pending";
+        float *x1 = h_random(h_count(in), l4, "x1", -1, 1);
+        float *x2 = h_random(h_count(in), l4, "x2", -1, 1);
+        float *want1 = h_floats(h_count(out)), *want2 = h_floats(h_count(out));
+        ref_conv2d(&cd.p, x1, cd.wt, cd.bias, NULL, want1);
+        ref_conv2d(&cd.p, x2, cd.wt, cd.bias, NULL, want2);
+        H_OK(l4, mcl_tensor_write(tin, x1, h_count(in)));
+        H_OK(l4, mcl_op_run(op, NULL));
+        H_OK(l4, mcl_tensor_read(tout, got, h_count(out))); /* no finish */
+        h_compare("reuse: read right after run", got, want1, out, H_ATOL, H_RTOL);
+        H_OK(l4, mcl_op_run(op, NULL));
+        H_OK(l4, mcl_tensor_write(tin, x2, h_count(in))); /* after the run in queue order */
+        H_OK(l4, mcl_tensor_read(tout, got, h_count(out)));
+        h_compare("reuse: write after run, output still from the old input", got, want1, out, H_ATOL, H_RTOL);
+        H_OK(l4, mcl_op_run(op, NULL));
+        H_OK(l4, mcl_tensor_read(tout, got, h_count(out)));
+        h_compare("reuse: run on the new input", got, want2, out, H_ATOL, H_RTOL);
+        free(x1);
+        free(x2);
+        free(want1);
+        free(want2);
     }
     free(got);
     mcl_tensor_destroy(tin);

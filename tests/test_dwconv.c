@@ -134,29 +134,27 @@ Test(dwconv, awkward, .timeout = 600)
     mcl_context_destroy(ctx);
 }
 
-/* AUTO must pick the depthwise kernel when groups == in == out. */
+/* AUTO must pick the depthwise kernel when groups == in == out (for a
+ * single channel, depthwise and dense are the same: any family). */
 Test(dwconv, auto_variant_picks_depthwise, .timeout = 600)
 {
     mcl_context *ctx = h_context();
-    h_conv_table(ctx, k_awkward, N_(k_awkward), "(AUTO)", MCL_CONV_AUTO, MCL_FAMILY_DWCONV);
+    for (size_t i = 0; i < N_(k_awkward); i++)
+        h_conv_table(ctx, &k_awkward[i], 1, "(AUTO)", MCL_CONV_AUTO,
+                     k_awkward[i].d.in_channels == 1 ? -1 : MCL_FAMILY_DWCONV);
     h_conv_table(ctx, k_shufflenet + 2, 3, "(AUTO)", MCL_CONV_AUTO, MCL_FAMILY_DWCONV);
     mcl_context_destroy(ctx);
 }
 
-Test(dwconv, block4, .timeout = 600)
-{
-    mcl_context *ctx = h_context_block(4);
-    h_conv_table(ctx, k_awkward, N_(k_awkward), "(block 4)", -1, MCL_FAMILY_DWCONV);
-    h_conv_table(ctx, k_shufflenet, 4, "(block 4)", -1, MCL_FAMILY_DWCONV);
-    h_conv_table(ctx, k_mnasnet + 5, 1, "(block 4)", -1, MCL_FAMILY_DWCONV);
-    mcl_context_destroy(ctx);
-}
+/* The other channel blocks (4, 8, 16 minus the default) on a subset. */
+static const size_t k_block_rows[] = {0, 1, 3, 7, 8, 11, 17, 18, 20};
 
-Test(dwconv, block16, .timeout = 600)
+Test(dwconv, other_blocks, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(16);
-    h_conv_table(ctx, k_awkward, N_(k_awkward), "(block 16)", -1, MCL_FAMILY_DWCONV);
-    h_conv_table(ctx, k_shufflenet, 4, "(block 16)", -1, MCL_FAMILY_DWCONV);
-    h_conv_table(ctx, k_mnasnet + 5, 1, "(block 16)", -1, MCL_FAMILY_DWCONV);
-    mcl_context_destroy(ctx);
+    H_FOR_OTHER_BLOCKS(ctx, tag, {
+        for (size_t i = 0; i < N_(k_block_rows); i++)
+            h_conv_table(ctx, &k_awkward[k_block_rows[i]], 1, tag, -1, MCL_FAMILY_DWCONV);
+        h_conv_table(ctx, k_shufflenet + 1, 2, tag, -1, MCL_FAMILY_DWCONV);
+        h_conv_table(ctx, k_mnasnet + 5, 1, tag, -1, MCL_FAMILY_DWCONV);
+    });
 }

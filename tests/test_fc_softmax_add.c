@@ -85,18 +85,9 @@ Test(fc, table, .timeout = 600)
     mcl_context_destroy(ctx);
 }
 
-Test(fc, block4, .timeout = 600)
+Test(fc, other_blocks, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(4);
-    fc_rows(ctx, "(block 4)");
-    mcl_context_destroy(ctx);
-}
-
-Test(fc, block16, .timeout = 600)
-{
-    mcl_context *ctx = h_context_block(16);
-    fc_rows(ctx, "(block 16)");
-    mcl_context_destroy(ctx);
+    H_FOR_OTHER_BLOCKS(ctx, tag, fc_rows(ctx, tag));
 }
 
 /* ---- softmax -------------------------------------------------------------- */
@@ -156,14 +147,9 @@ Test(softmax, table, .timeout = 600)
     mcl_context_destroy(ctx);
 }
 
-Test(softmax, block4_block16, .timeout = 600)
+Test(softmax, other_blocks, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(4);
-    softmax_rows(ctx, "(block 4)");
-    mcl_context_destroy(ctx);
-    ctx = h_context_block(16);
-    softmax_rows(ctx, "(block 16)");
-    mcl_context_destroy(ctx);
+    H_FOR_OTHER_BLOCKS(ctx, tag, softmax_rows(ctx, tag));
 }
 
 /* ---- add -------------------------------------------------------------------- */
@@ -231,12 +217,39 @@ Test(add, table, .timeout = 600)
     mcl_context_destroy(ctx);
 }
 
-Test(add, block4_block16, .timeout = 600)
+Test(add, other_blocks, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(4);
-    add_rows(ctx, "(block 4)");
-    mcl_context_destroy(ctx);
-    ctx = h_context_block(16);
-    add_rows(ctx, "(block 16)");
+    H_FOR_OTHER_BLOCKS(ctx, tag, add_rows(ctx, tag));
+}
+
+/* add(x, x) with the same tensor bound twice. */
+Test(add, same_tensor_twice)
+{
+    mcl_context *ctx = h_context();
+    const mcl_shape s = {1, 20, 13, 11};
+    const size_t n = h_count(s);
+    const char *label = "add(x, x)";
+    float *x = h_random(n, label, "x", -1, 1);
+    float *want = h_floats(n), *got = h_floats(n);
+    ref_add(n, x, x, MCL_ACT_RELU, want);
+    mcl_add_desc d = {MCL_ACT_RELU};
+    mcl_op *op = NULL;
+    mcl_shape in[2] = {s, s}, out;
+    H_OK(label, mcl_add_create(ctx, &d, &op));
+    H_OK(label, mcl_op_reshape(op, 2, in, &out));
+    mcl_tensor *t = h_tensor_with(ctx, s, x, label);
+    mcl_tensor *to = h_tensor_with(ctx, s, NULL, label);
+    mcl_tensor *ins[2] = {t, t};
+    H_OK(label, mcl_op_setup(op, 2, ins, to));
+    H_OK(label, mcl_op_run(op, NULL));
+    H_OK(label, mcl_context_finish(ctx));
+    H_OK(label, mcl_tensor_read(to, got, n));
+    h_compare(label, got, want, s, H_ATOL, H_RTOL);
+    mcl_tensor_destroy(t);
+    mcl_tensor_destroy(to);
+    mcl_op_destroy(op);
+    free(x);
+    free(want);
+    free(got);
     mcl_context_destroy(ctx);
 }

@@ -75,20 +75,16 @@ Test(pool, awkward, .timeout = 600)
     mcl_context_destroy(ctx);
 }
 
-Test(pool, block4, .timeout = 600)
-{
-    mcl_context *ctx = h_context_block(4);
-    run_rows(ctx, k_awkward, N_(k_awkward), "(block 4)");
-    run_rows(ctx, k_networks + 4, 1, "(block 4)");
-    mcl_context_destroy(ctx);
-}
+/* The other channel blocks (4, 8, 16 minus the default) on a subset. */
+static const size_t k_block_rows[] = {0, 1, 3, 7, 8, 9, 12, 14, 17, 19};
 
-Test(pool, block16, .timeout = 600)
+Test(pool, other_blocks, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(16);
-    run_rows(ctx, k_awkward, N_(k_awkward), "(block 16)");
-    run_rows(ctx, k_networks + 2, 1, "(block 16)");
-    mcl_context_destroy(ctx);
+    H_FOR_OTHER_BLOCKS(ctx, tag, {
+        for (size_t i = 0; i < N_(k_block_rows); i++)
+            run_rows(ctx, &k_awkward[k_block_rows[i]], 1, tag);
+        run_rows(ctx, k_networks + 4, 1, tag);
+    });
 }
 
 /* Max pool over all-negative data: padding must never win (a 0 or an

@@ -196,29 +196,33 @@ Test(pwconv, awkward, .timeout = 600)
     mcl_context_destroy(ctx);
 }
 
-/* AUTO on 1x1 / stride 1 / no padding shapes picks the pointwise kernel. */
+/* AUTO on 1x1 / stride 1 / no padding shapes picks the pointwise kernel,
+ * except where the shape is also depthwise (groups == in == out), where the
+ * depthwise kernel is as right (and a single channel, where any is). */
 Test(pwconv, auto_variant_picks_pointwise, .timeout = 600)
 {
     mcl_context *ctx = h_context();
-    h_conv_table(ctx, k_awkward, N_(k_awkward), "(AUTO)", MCL_CONV_AUTO, MCL_FAMILY_PWCONV);
+    for (size_t i = 0; i < N_(k_awkward); i++) {
+        const mcl_conv2d_desc *d = &k_awkward[i].d;
+        const int dw = d->groups == d->in_channels && d->groups == d->out_channels;
+        /* c1 -> 1 is pointwise, depthwise and dense at once: any family */
+        const int fam = d->in_channels == 1 ? -1 : dw ? MCL_FAMILY_DWCONV : MCL_FAMILY_PWCONV;
+        h_conv_table(ctx, &k_awkward[i], 1, "(AUTO)", MCL_CONV_AUTO, fam);
+    }
     h_conv_table(ctx, k_shufflenet_v2 + 2, 2, "(AUTO)", MCL_CONV_AUTO, MCL_FAMILY_PWCONV);
     mcl_context_destroy(ctx);
 }
 
-Test(pwconv, block4, .timeout = 600)
-{
-    mcl_context *ctx = h_context_block(4);
-    h_conv_table(ctx, k_awkward, N_(k_awkward), "(block 4)", -1, MCL_FAMILY_PWCONV);
-    shufflenet_v1_rows(ctx, "(block 4)", 1);
-    mcl_context_destroy(ctx);
-}
+/* The other channel blocks (4, 8, 16 minus the default) on a subset. */
+static const size_t k_block_rows[] = {0, 3, 4, 9, 10, 13, 14, 16, 18};
 
-Test(pwconv, block16, .timeout = 600)
+Test(pwconv, other_blocks, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(16);
-    h_conv_table(ctx, k_awkward, N_(k_awkward), "(block 16)", -1, MCL_FAMILY_PWCONV);
-    shufflenet_v1_rows(ctx, "(block 16)", 1);
-    mcl_context_destroy(ctx);
+    H_FOR_OTHER_BLOCKS(ctx, tag, {
+        for (size_t i = 0; i < N_(k_block_rows); i++)
+            h_conv_table(ctx, &k_awkward[k_block_rows[i]], 1, tag, -1, MCL_FAMILY_PWCONV);
+        shufflenet_v1_rows(ctx, tag, 1);
+    });
 }
 
 /* MCL_CONV_CLBLAST: 1x1, groups 1 through CLBlast SGEMM plus the epilogue.
@@ -264,9 +268,7 @@ Test(pwconv, clblast, .timeout = 600)
     mcl_context_destroy(ctx);
 }
 
-Test(pwconv, clblast_block4, .timeout = 600)
+Test(pwconv, clblast_other_blocks, .timeout = 600)
 {
-    mcl_context *ctx = h_context_block(4);
-    clblast_rows(ctx, "(block 4)");
-    mcl_context_destroy(ctx);
+    H_FOR_OTHER_BLOCKS(ctx, tag, clblast_rows(ctx, tag));
 }

@@ -68,8 +68,20 @@ static void check_got(mcl_op *op, mcl_family fam, const mcl_tunables *t, const c
               got.wg, t->tile_w, t->tile_c, t->wg);
 }
 
-/* One op per row, reused for every combination: set, reshape, run. */
-static void conv_family(mcl_family fam, const h_conv_row *rows, size_t nrows)
+/* A tile combination at a corner of the space: smallest or largest tile_w
+ * and smallest or largest tile_c (any wg). */
+static int is_corner(const mcl_space *sp, const mcl_tunables *t)
+{
+    const size_t nw = list_len(sp->tile_w), nc = list_len(sp->tile_c);
+    return (t->tile_w == sp->tile_w[0] || t->tile_w == sp->tile_w[nw - 1]) &&
+           (t->tile_c == sp->tile_c[0] || t->tile_c == sp->tile_c[nc - 1]);
+}
+
+/* One op per row, reused for every combination: set, reshape, run.
+ * Rows with corners_only[r] != 0 run the corner combinations only (each
+ * tile combination of each program configuration is a separate program
+ * build, 1-4 s on POCL; the full enumeration runs on the other rows). */
+static void conv_family_sel(mcl_family fam, const h_conv_row *rows, size_t nrows, const int *corners_only)
 {
     mcl_context *ctx = h_context();
     combos c = all_combos(fam);
@@ -81,6 +93,8 @@ static void conv_family(mcl_family fam, const h_conv_row *rows, size_t nrows)
         H_OK(rows[r].name, mcl_conv2d_create(ctx, &rows[r].d, cd.wt, cd.bias, &op));
         h_run_args a = h_conv_args(&cd, &rows[r].d, rows[r].in);
         for (size_t i = 0; i < c.n; i++) {
+            if (corners_only && corners_only[r] && !is_corner(sp, &c.t[i]))
+                continue;
             char label[256];
             snprintf(label, sizeof label, "%s: %s {tile_w %u, tile_c %u, wg %u}", sp->family, rows[r].name,
                      c.t[i].tile_w, c.t[i].tile_c, c.t[i].wg);
@@ -95,15 +109,24 @@ static void conv_family(mcl_family fam, const h_conv_row *rows, size_t nrows)
     mcl_context_destroy(ctx);
 }
 
+static void conv_family(mcl_family fam, const h_conv_row *rows, size_t nrows)
+{
+    conv_family_sel(fam, rows, nrows, NULL);
+}
+
 #define RELU .activation = MCL_ACT_RELU
 #define RELU6 .activation = MCL_ACT_RELU6
 
+/* Rows share two program configurations per family (the shape is a runtime
+ * argument; kernel size, stride, dilation, activation and residual are
+ * build options), so that every tile combination costs two builds. */
 Test(tunables, conv_every_combination, .timeout = 600)
 {
     static const h_conv_row rows[] = {
         {"3x3 g2 6->10 s1 p1 relu 13x11", SHP(1, 6, 13, 11), {CIO(6, 10, 2), CK(3), CS(1), CP(1), CD(1), RELU, .variant = MCL_CONV_DIRECT}, 0},
-        {"3x3 5->7 s2 asym 0,1,1,0 +residual batch2 7x9", SHP(2, 5, 7, 9), {CIO(5, 7, 1), CK(3), CS(2), CPAD(0, 1, 1, 0), CD(1), .residual = 1, .variant = MCL_CONV_DIRECT}, 0},
-        {"5x5 d2 20->12 g4 p4 relu6 17x17", SHP(1, 20, 17, 17), {CIO(20, 12, 4), CK(5), CS(1), CP(4), CD(2), RELU6, .variant = MCL_CONV_DIRECT}, 0},
+        {"3x3 5->7 s1 p1 relu batch2 7x9", SHP(2, 5, 7, 9), {CIO(5, 7, 1), CK(3), CS(1), CP(1), CD(1), RELU, .variant = MCL_CONV_DIRECT}, 0},
+        {"5x5 d2 s2 20->12 g4 asym 4,3,2,4 +residual relu6 17x17", SHP(1, 20, 17, 17), {CIO(20, 12, 4), CK(5), CS(2), CPAD(4, 3, 2, 4), CD(2), RELU6, .residual = 1, .variant = MCL_CONV_DIRECT}, 0},
+        {"5x5 d2 s2 3->5 p4 +residual relu6 1x1 input", SHP(1, 3, 1, 1), {CIO(3, 5, 1), CK(5), CS(2), CP(4), CD(2), RELU6, .residual = 1, .variant = MCL_CONV_DIRECT}, 0},
     };
     conv_family(MCL_FAMILY_CONV, rows, N_(rows));
 }
@@ -112,29 +135,37 @@ Test(tunables, dwconv_every_combination, .timeout = 600)
 {
     static const h_conv_row rows[] = {
         {"dw 20 3x3 s1 p1 relu6 13x11", SHP(1, 20, 13, 11), {CIO(20, 20, 20), CK(3), CS(1), CP(1), CD(1), RELU6, .variant = MCL_CONV_DEPTHWISE}, 0},
-        {"dw 58 3x3 s2 p1 batch2 14x14", SHP(2, 58, 14, 14), {CIO(58, 58, 58), CK(3), CS(2), CP(1), CD(1), .variant = MCL_CONV_DEPTHWISE}, 0},
-        {"dw 6 5x5 s2 p2 +residual 9x7", SHP(1, 6, 9, 7), {CIO(6, 6, 6), CK(5), CS(2), CP(2), CD(1), RELU, .residual = 1, .variant = MCL_CONV_DEPTHWISE}, 0},
+        {"dw 3 3x3 s1 p1 relu6 batch2 1x1", SHP(2, 3, 1, 1), {CIO(3, 3, 3), CK(3), CS(1), CP(1), CD(1), RELU6, .variant = MCL_CONV_DEPTHWISE}, 0},
+        {"dw 58 5x5 s2 p2 +residual batch2 14x14", SHP(2, 58, 14, 14), {CIO(58, 58, 58), CK(5), CS(2), CP(2), CD(1), .residual = 1, .variant = MCL_CONV_DEPTHWISE}, 0},
+        {"dw 6 5x5 s2 asym 1,2,2,1 +residual 9x7", SHP(1, 6, 9, 7), {CIO(6, 6, 6), CK(5), CS(2), CPAD(1, 2, 2, 1), CD(1), .residual = 1, .variant = MCL_CONV_DEPTHWISE}, 0},
     };
     conv_family(MCL_FAMILY_DWCONV, rows, N_(rows));
 }
 
+/* pwconv has the largest space (tile_w x tile_c) and its unrolled register
+ * tiles build slowly on POCL (up to ~4 s a program): the ungrouped
+ * configuration, which most layers use, runs every combination; the grouped
+ * one (GROUPED + residual) the corners of the tile space, every wg. */
 Test(tunables, pwconv_every_combination, .timeout = 600)
 {
     static const h_conv_row rows[] = {
         {"pw 20->36 relu 13x11", SHP(1, 20, 13, 11), {CIO(20, 36, 1), CK(1), CS(1), CP(0), CD(1), RELU, .variant = MCL_CONV_POINTWISE}, 0},
-        {"pw 58->116 g2 batch2 7x7", SHP(2, 58, 7, 7), {CIO(58, 116, 2), CK(1), CS(1), CP(0), CD(1), .variant = MCL_CONV_POINTWISE}, 0},
+        {"pw 5->3 relu 1x1 spatial", SHP(1, 5, 1, 1), {CIO(5, 3, 1), CK(1), CS(1), CP(0), CD(1), RELU, .variant = MCL_CONV_POINTWISE}, 0},
+        {"pw 7->13 relu batch2 5x3", SHP(2, 7, 5, 3), {CIO(7, 13, 1), CK(1), CS(1), CP(0), CD(1), RELU, .variant = MCL_CONV_POINTWISE}, 0},
+        {"pw 58->116 g2 +residual relu batch2 7x7", SHP(2, 58, 7, 7), {CIO(58, 116, 2), CK(1), CS(1), CP(0), CD(1), RELU, .residual = 1, .variant = MCL_CONV_POINTWISE}, 0},
         {"pw 240->60 g3 +residual relu 7x7", SHP(1, 240, 7, 7), {CIO(240, 60, 3), CK(1), CS(1), CP(0), CD(1), RELU, .residual = 1, .variant = MCL_CONV_POINTWISE}, 0},
-        {"pw 5->3 1x1 spatial", SHP(1, 5, 1, 1), {CIO(5, 3, 1), CK(1), CS(1), CP(0), CD(1), .variant = MCL_CONV_POINTWISE}, 0},
     };
-    conv_family(MCL_FAMILY_PWCONV, rows, N_(rows));
+    static const int corners_only[] = {0, 0, 0, 1, 1};
+    conv_family_sel(MCL_FAMILY_PWCONV, rows, N_(rows), corners_only);
 }
 
 Test(tunables, pool_every_combination, .timeout = 600)
 {
     static const h_pool_row rows[] = {
         {"max 3x3 s2 p1 c20 13x11", SHP(1, 20, 13, 11), {.type = MCL_POOL_MAX, CK(3), CS(2), CP(1)}},
-        {"avg 2x2 s1 excl c6 batch2 7x7", SHP(2, 6, 7, 7), {.type = MCL_POOL_AVG, CK(2), CS(1), CP(0)}},
-        {"avg 3x3 s2 p1 incl c5 9x10", SHP(1, 5, 9, 10), {.type = MCL_POOL_AVG, CK(3), CS(2), CP(1), .count_include_pad = 1}},
+        {"max 3x3 s2 p1 c5 batch2 1x1", SHP(2, 5, 1, 1), {.type = MCL_POOL_MAX, CK(3), CS(2), CP(1)}},
+        {"avg 3x3 s2 p1 incl c6 batch2 7x7", SHP(2, 6, 7, 7), {.type = MCL_POOL_AVG, CK(3), CS(2), CP(1), .count_include_pad = 1}},
+        {"avg 3x3 s2 asym 0,1,1,0 incl c5 9x10", SHP(1, 5, 9, 10), {.type = MCL_POOL_AVG, CK(3), CS(2), CPAD(0, 1, 1, 0), .count_include_pad = 1}},
     };
     mcl_context *ctx = h_context();
     combos c = all_combos(MCL_FAMILY_POOL);
@@ -149,8 +180,9 @@ Test(tunables, pool_every_combination, .timeout = 600)
     mcl_context_destroy(ctx);
 }
 
-/* mcl_tunables: "0 = default". All-zero tunables, and a zero field next to
- * a set one, are accepted and run correctly. */
+/* mcl_tunables: tile_w / tile_c 0 = that field's heuristic default, wg 0 =
+ * the driver's choice. All-zero tunables, and zero fields next to a set one,
+ * are accepted and run correctly. */
 Test(tunables, zero_means_default, .timeout = 600)
 {
     mcl_context *ctx = h_context();
@@ -181,6 +213,8 @@ Test(tunables, zero_means_default, .timeout = 600)
             if (ts[k]->tile_w)
                 cr_expect_eq(got.tile_w, ts[k]->tile_w, "[%s] tile_w set to %u, got %u", label, ts[k]->tile_w,
                              got.tile_w);
+            /* header: wg 0 = the driver's choice (no default work-group) */
+            cr_expect_eq(got.wg, 0u, "[%s] wg set to 0 (driver's choice), get_tunables says %u", label, got.wg);
             cr_expect(in_space(sp, &got), "[%s] chosen {%u, %u, %u} outside the %s space", label, got.tile_w,
                       got.tile_c, got.wg, sp->family);
             mcl_op_destroy(op);
@@ -219,5 +253,38 @@ Test(tunables, defaults_in_space, .timeout = 600)
                       got.tile_w, got.tile_c, got.wg);
             mcl_op_destroy(op);
         }
+    mcl_context_destroy(ctx);
+}
+
+/* set_tunables(NULL) restores the defaults reshape picked before. */
+Test(tunables, null_restores_defaults, .timeout = 600)
+{
+    mcl_context *ctx = h_context();
+    const mcl_conv2d_desc d = {CIO(20, 36, 1), CK(1), CS(1), CP(0), CD(1), .variant = MCL_CONV_POINTWISE};
+    static float w[36 * 20];
+    const mcl_shape in = {1, 20, 13, 11};
+    mcl_shape out;
+    mcl_op *op = NULL;
+    H_OK("restore", mcl_conv2d_create(ctx, &d, w, NULL, &op));
+    H_OK("restore", mcl_op_reshape(op, 1, &in, &out));
+    mcl_family f;
+    mcl_tunables def, got;
+    H_OK("restore", mcl_op_get_tunables(op, &f, &def));
+    const mcl_space *sp = mcl_space_get(MCL_FAMILY_PWCONV);
+    /* pick a combination different from the default */
+    mcl_tunables other = {sp->tile_w[0], sp->tile_c[0], 0};
+    if (other.tile_w == def.tile_w && other.tile_c == def.tile_c)
+        other.tile_w = sp->tile_w[1];
+    H_OK("restore", mcl_op_set_tunables(op, &other));
+    H_OK("restore", mcl_op_reshape(op, 1, &in, &out));
+    H_OK("restore", mcl_op_get_tunables(op, &f, &got));
+    cr_expect(got.tile_w == other.tile_w && got.tile_c == other.tile_c, "set tunables not in effect");
+    H_OK("restore", mcl_op_set_tunables(op, NULL));
+    H_OK("restore", mcl_op_reshape(op, 1, &in, &out));
+    H_OK("restore", mcl_op_get_tunables(op, &f, &got));
+    cr_expect(got.tile_w == def.tile_w && got.tile_c == def.tile_c && got.wg == def.wg,
+              "after set_tunables(NULL): {%u, %u, %u}, defaults were {%u, %u, %u}", got.tile_w, got.tile_c, got.wg,
+              def.tile_w, def.tile_c, def.wg);
+    mcl_op_destroy(op);
     mcl_context_destroy(ctx);
 }

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/build.sh
 cd build
-ctest --output-on-failure
+ctest --output-on-failure -j "$(nproc)"

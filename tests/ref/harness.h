@@ -98,6 +98,36 @@ static inline mcl_context *h_context_block(uint32_t block)
 }
 static inline mcl_context *h_context(void) { return h_context_block(0); }
 
+/* The channel blocks (of 4, 8, 16) other than this device's default one,
+ * which the default-option tests already cover. Returns how many. */
+static inline size_t h_other_blocks(uint32_t out[3])
+{
+    static const uint32_t all[3] = {4, 8, 16};
+    mcl_context *ctx = h_context();
+    const uint32_t def = mcl_context_block(ctx);
+    mcl_context_destroy(ctx);
+    size_t n = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (all[i] != def)
+            out[n++] = all[i];
+    return n;
+}
+
+/* Loop over the other blocks with a fresh context each: BODY sees `ctx` and
+ * `tag` ("(block x)"). */
+#define H_FOR_OTHER_BLOCKS(ctx, tag, ...)                                                                      \
+    do {                                                                                                       \
+        uint32_t h_blocks_[3];                                                                                 \
+        size_t h_nb_ = h_other_blocks(h_blocks_);                                                              \
+        for (size_t h_bi_ = 0; h_bi_ < h_nb_; h_bi_++) {                                                       \
+            mcl_context *ctx = h_context_block(h_blocks_[h_bi_]);                                              \
+            char tag[32];                                                                                      \
+            snprintf(tag, sizeof tag, "(block %u)", h_blocks_[h_bi_]);                                         \
+            __VA_ARGS__;                                                                                       \
+            mcl_context_destroy(ctx);                                                                          \
+        }                                                                                                      \
+    } while (0)
+
 /* ---- raw device buffer access (for the blocked-layout contract checks) ----
  * Looked up at run time so the tests do not depend on how the library links
  * the OpenCL ICD loader. NULL if it cannot be found (checks are skipped). */
@@ -236,6 +266,8 @@ static inline void h_run_op_keep(mcl_context *ctx, mcl_op *op, const char *label
     H_OK(label, mcl_op_reshape(op, a->n_in, a->in, &out));
     cr_assert(h_shape_eq(out, a->out), "[%s] reshape's output %ux%ux%ux%u != validate's %ux%ux%ux%u", label, out.n,
               out.c, out.h, out.w, a->out.n, a->out.c, a->out.h, a->out.w);
+    const char *kname = mcl_op_kernel_name(op);
+    cr_assert(kname && *kname, "[%s] mcl_op_kernel_name is empty after reshape", label);
 
     mcl_tensor *tin[3] = {NULL, NULL, NULL};
     size_t n_setup = 0;
