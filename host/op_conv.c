@@ -249,9 +249,26 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
 
     switch (c->variant) {
     case MCL_CONV_POINTWISE: {
-        /* measured on POCL (AVX-512, 2 cores): CB 16, 4 pixels x 4 blocks
-         * = 16 accumulators, 200-260 GFLOP/s on the large layers */
-        mcl_tunables def = {4, B >= 8 ? 4 : 1, mcl_default_wg(ctx)};
+        mcl_tunables def = {4, 1, mcl_default_wg(ctx)};
+        if (B >= 8) {
+            /* measured on POCL (AVX-512, 2 cores), CB 16: 4 pixels x 4 blocks
+             * = 16 accumulators reach 200-260 GFLOP/s on large layers; 8 x 2
+             * is ~10% slower per FMA and 8 x 1 ~50%. Pick the tile with the
+             * least estimated time, counting the clamped (wasted) blocks of a
+             * last partial tile: 32-channel outputs (2 blocks) take 8 x 2. */
+            static const uint32_t tc[3] = {4, 2, 1}, tw[3] = {4, 8, 8};
+            static const double cost[3] = {1.0, 1.1, 1.5};
+            uint32_t OB = mcl_cblocks(d->out_channels, B);
+            double best = 1e30;
+            for (int i = 0; i < 3; i++) {
+                double t = (double)((OB + tc[i] - 1) / tc[i] * tc[i]) * cost[i];
+                if (t < best) {
+                    best = t;
+                    def.tile_w = tw[i];
+                    def.tile_c = tc[i];
+                }
+            }
+        }
         if ((st = mcl_op_tunables(op, MCL_FAMILY_PWCONV, &def)) != MCL_STATUS_OK)
             return st;
         mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);
