@@ -130,7 +130,7 @@ static inline size_t h_other_blocks(uint32_t out[3])
 
 /* ---- raw device buffer access (for the blocked-layout contract checks) ----
  * Looked up at run time so the tests do not depend on how the library links
- * the OpenCL ICD loader. NULL if it cannot be found (checks are skipped). */
+ * the OpenCL ICD loader; not finding it fails the test. */
 typedef cl_int(CL_API_CALL *h_read_buffer_fn)(cl_command_queue, cl_mem, cl_bool, size_t, size_t, void *, cl_uint,
                                               const cl_event *, cl_event *);
 typedef cl_int(CL_API_CALL *h_write_buffer_fn)(cl_command_queue, cl_mem, cl_bool, size_t, size_t, const void *,
@@ -145,13 +145,14 @@ static inline void *h_cl_sym(const char *name)
         if (lib)
             f = dlsym(lib, name);
     }
+    /* a missing entry point would silently drop the layout checks: fail */
+    cr_assert(f != NULL, "OpenCL entry point %s not found for the raw-buffer checks", name);
     return f;
 }
 static inline h_read_buffer_fn h_cl_read_fn(void) { return (h_read_buffer_fn)h_cl_sym("clEnqueueReadBuffer"); }
 static inline h_write_buffer_fn h_cl_write_fn(void) { return (h_write_buffer_fn)h_cl_sym("clEnqueueWriteBuffer"); }
 
-/* Raw contents of a tensor's buffer (mcl_tensor_bytes bytes), or NULL if the
- * OpenCL entry point is unavailable. Caller frees. */
+/* Raw contents of a tensor's buffer (mcl_tensor_bytes bytes). Caller frees. */
 static inline float *h_raw_read(mcl_context *ctx, const mcl_tensor *t, const char *label)
 {
     h_read_buffer_fn rd = h_cl_read_fn();
