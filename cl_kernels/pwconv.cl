@@ -53,49 +53,47 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
             acc[c][t] = b;
     }
 
-    /* All TILE_C x TILE_W accumulators are live in the inner loop. Plain:
-     * one input scalar feeds TILE_C FMAs. Grouped: each output block reads
-     * its own input range (start[ob]), so one scalar feeds one FMA. */
-#if GROUPED
-    __global const float *ipc[TILE_C];
-#pragma unroll
-    for (int c = 0; c < TILE_C; c++)
-        ipc[c] = in + (n * ICB + start[min(ob0 + c, OB - 1)]) * HW * CB;
-#else
-    __global const float *ip = in + n * ICB * HW * CB;
-#endif
+    /* All TILE_C x TILE_W accumulators are live in the inner loop. When the
+     * tile's output blocks share one input range (always without groups;
+     * with groups when start[] is equal across the tile, start[] being
+     * non-decreasing) one input scalar feeds TILE_C FMAs; otherwise each
+     * output block reads its own range and a scalar feeds one FMA. */
     __global const float *wp = wt + ob0 * KB * CB * CB;
     const int wstride = KB * CB * CB; /* between output blocks */
-    for (int k = 0; k < KB; k++) {
-#pragma unroll
-        for (int l = 0; l < CB; l++) {
-            floatx w[TILE_C];
-#pragma unroll
-            for (int c = 0; c < TILE_C; c++)
-                w[c] = vloadx(l, wp + min(c, OB - 1 - ob0) * wstride);
-#pragma unroll
-            for (int t = 0; t < TILE_W; t++) {
+#define PW_LOOP(LOAD_AND_FMA, ADVANCE)                                          \
+    for (int k = 0; k < KB; k++) {                                              \
+        _Pragma("unroll") for (int l = 0; l < CB; l++) {                        \
+            floatx w[TILE_C];                                                   \
+            _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                  \
+                w[c] = vloadx(l, wp + min(c, OB - 1 - ob0) * wstride);          \
+            _Pragma("unroll") for (int t = 0; t < TILE_W; t++) { LOAD_AND_FMA } \
+        }                                                                       \
+        ADVANCE                                                                 \
+        wp += CB * CB;                                                          \
+    }
+#define PW_SHARED                                                               \
+    const floatx a = (floatx)(ip[pix[t] + l]);                                  \
+    _Pragma("unroll") for (int c = 0; c < TILE_C; c++) acc[c][t] = fma(a, w[c], acc[c][t]);
+
 #if GROUPED
-#pragma unroll
-                for (int c = 0; c < TILE_C; c++)
-                    acc[c][t] = fma((floatx)(ipc[c][pix[t] + l]), w[c], acc[c][t]);
-#else
-                const floatx a = (floatx)(ip[pix[t] + l]);
-#pragma unroll
-                for (int c = 0; c < TILE_C; c++)
-                    acc[c][t] = fma(a, w[c], acc[c][t]);
-#endif
-            }
-        }
-#if GROUPED
+    if (start[ob0] == start[min(ob0 + TILE_C - 1, OB - 1)]) {
+        __global const float *ip = in + (n * ICB + start[ob0]) * HW * CB;
+        PW_LOOP(PW_SHARED, ip += HW * CB;)
+    } else {
+        __global const float *ipc[TILE_C];
 #pragma unroll
         for (int c = 0; c < TILE_C; c++)
-            ipc[c] += HW * CB;
-#else
-        ip += HW * CB;
-#endif
-        wp += CB * CB;
+            ipc[c] = in + (n * ICB + start[min(ob0 + c, OB - 1)]) * HW * CB;
+        PW_LOOP(_Pragma("unroll") for (int c = 0; c < TILE_C; c++)
+                    acc[c][t] = fma((floatx)(ipc[c][pix[t] + l]), w[c], acc[c][t]);,
+                _Pragma("unroll") for (int c = 0; c < TILE_C; c++) ipc[c] += HW * CB;)
     }
+#else
+    __global const float *ip = in + n * ICB * HW * CB;
+    PW_LOOP(PW_SHARED, ip += HW * CB;)
+#endif
+#undef PW_LOOP
+#undef PW_SHARED
 
 #pragma unroll
     for (int c = 0; c < TILE_C; c++) {
