@@ -152,6 +152,8 @@ void mcl_op_set_range(mcl_op *op, cl_uint dims, size_t g0, size_t g1, size_t g2,
 static inline uint32_t mcl_default_wg(const mcl_context *ctx) { return ctx->info.is_gpu ? 0u : 8u; }
 /* Resolve tunables: user's (validated against the space) or `def`. */
 mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def);
+/* The default run: one NDRange of op->kernel with the reshape's sizes. */
+mcl_status mcl_op_enqueue(mcl_op *op, cl_event *ev);
 mcl_status mcl_enqueue(mcl_context *ctx, cl_kernel k, cl_uint dims, const size_t *gws,
                        const size_t *lws, cl_event *ev, const char *what);
 

@@ -293,8 +293,11 @@ mcl_status mcl_op_run(mcl_op *op, cl_event *ev)
     if (op->state != MCL_OP_READY)
         return mcl_fail(op->ctx, MCL_STATUS_INVALID_STATE, "%s run before %s", op->vt->kind,
                         op->state == MCL_OP_CREATED ? "reshape" : "setup");
-    if (op->vt->run)
-        return op->vt->run(op, ev);
+    return op->vt->run ? op->vt->run(op, ev) : mcl_op_enqueue(op, ev);
+}
+
+mcl_status mcl_op_enqueue(mcl_op *op, cl_event *ev)
+{
     return mcl_enqueue(op->ctx, op->kernel, op->dims, op->gws, op->use_lws ? op->lws : NULL, ev,
                        op->kname ? op->kname : op->vt->kind);
 }

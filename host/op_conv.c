@@ -244,7 +244,7 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     mcl_defs_add(&defs, "CB", B);
     mcl_defs_add(&defs, "ACT", d->activation);
     op->flops = 2.0 * in->n * d->out_channels * HW * (d->in_channels / d->groups) * d->kernel_h * d->kernel_w;
-    op->bytes = 4.0 * ((double)mcl_shape_count(in) * (1) + (double)mcl_shape_count(out) * (d->residual ? 2 : 1) +
+    op->bytes = 4.0 * ((double)mcl_shape_count(in) + (double)mcl_shape_count(out) * (d->residual ? 2 : 1) +
                        (double)d->out_channels * (d->in_channels / d->groups) * d->kernel_h * d->kernel_w);
 
     switch (c->variant) {
@@ -410,7 +410,7 @@ static mcl_status conv_run(mcl_op *op, cl_event *ev)
 {
     conv_impl *c = op->impl;
     if (c->variant != MCL_CONV_CLBLAST)
-        return mcl_enqueue(op->ctx, op->kernel, op->dims, op->gws, op->use_lws ? op->lws : NULL, ev, op->kname);
+        return mcl_op_enqueue(op, ev);
 #ifdef MOBICL_WITH_CLBLAST
     mcl_context *ctx = op->ctx;
     const mcl_shape *in = &op->in_shape[0], *out = &op->out_shape;
