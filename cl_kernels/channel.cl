@@ -53,3 +53,18 @@ __kernel void gather(__global const float *restrict in0, __global const float *r
         vstorex(vloadx(0, v), p, op);
     }
 }
+
+/* Slot gather, the graph runtime's general channel move (a shuffle, split
+ * or concat that could not be folded away): block j of the table moves CB
+ * lanes, lane l from slot src[j*CB+l] of in (-1: 0) to slot dst[j*CB+l] of
+ * out (-1: none). in: [N][INB][HW][CB], out: [N][ONB][HW][CB].
+ * Work-item: PIX pixels of one table block of one image. */
+__kernel void slot_gather(__global const float *restrict in, __global float *restrict out,
+                          __global const int *restrict src, __global const int *restrict dst, int HW, int INB,
+                          int ONB, int NBLK)
+{
+    const int p0 = get_global_id(0) * PIX, j = get_global_id(1), n = get_global_id(2);
+    if (p0 >= HW || j >= NBLK)
+        return;
+    mcl_copy_lanes(in, out, src + j * CB, dst + j * CB, n * INB, n * ONB, HW, p0, min(p0 + PIX, HW));
+}

@@ -5,8 +5,12 @@
  *   AVG divides by the in-bounds window count, or with COUNT_PAD by the
  *   window's count inside the padded extent (PyTorch's count_include_pad).
  *
+ * The output may be a channel range of a larger tensor (a concat written in
+ * place by the graph runtime): image n, block cb goes to block
+ * n * ONB + OOFF + cb of out.
+ *
  * Tunables: TILE_W (output pixels per work-item). Shape constants: KH, KW,
- * SH, SW. Switches: MODE (0 max, 1 avg), COUNT_PAD, CB. */
+ * SH, SW. Switches: MODE (0 max, 1 avg), COUNT_PAD, ACT, CB. */
 #ifndef TILE_W
 #error "TILE_W must be defined"
 #endif
@@ -19,9 +23,12 @@
 #ifndef COUNT_PAD
 #error "COUNT_PAD must be defined"
 #endif
+#ifndef ACT
+#error "ACT must be defined"
+#endif
 
 __kernel void pool(__global const float *restrict in, __global float *restrict out, int H, int W, int OH,
-                   int OW, int PT, int PL, int PB, int PR)
+                   int OW, int PT, int PL, int PB, int PR, int CBK, int ONB, int OOFF)
 {
     /* dim 0: (output row, tile of the row) flattened; dim 1: n * CBK + cb */
     const int OWT = (OW + TILE_W - 1) / TILE_W;
@@ -31,6 +38,7 @@ __kernel void pool(__global const float *restrict in, __global float *restrict o
     const int oy = g / OWT, ox0 = (g % OWT) * TILE_W;
     const int z = get_global_id(1);
     __global const float *ip = in + z * H * W * CB;
+    const int zo = (z / CBK) * ONB + OOFF + z % CBK;
     const int y0 = oy * SH - PT;
 #pragma unroll
     for (int t = 0; t < TILE_W; t++) {
@@ -71,7 +79,7 @@ __kernel void pool(__global const float *restrict in, __global float *restrict o
 #endif
         acc *= 1.0f / (float)max(count, 1);
 #endif
-        vstorex(acc, (z * OH + oy) * OW + ox, out);
+        vstorex(ACTIVATE(acc), (zo * OH + oy) * OW + ox, out);
     }
 }
 

@@ -7,11 +7,22 @@
  *   wt:   [OB][KB*CB][CB]  for output block ob, KB input blocks starting at
  *         block start[ob]; weights of channels outside ob's group are zero
  *   bias: [OB*CB]
- *   res, out: [N][OB][HW][CB]
+ *   res, out: [N][ONB][HW][CB]; output block ob is block OOFF + ob of out
  *   y = ACTIVATE(conv + bias (+ res))
  *
+ * Graph-runtime extensions (compile-time switches, 0 for the plain op):
+ *   SCATTER: lane l of output block ob goes to channel slot oslot[ob*CB+l]
+ *            of out (-1: dropped): a channel shuffle or an interleaved
+ *            concat folded into the store (res is read at the same slot).
+ *   PASS:    NPASS extra rows of work-items along dim 1 copy channels of
+ *            pin ([N][PNB][HW][CB]) into out: lane l of pass block j copies
+ *            slot psrc[j*CB+l] (-1: writes 0) to slot pdst[j*CB+l] (-1:
+ *            nothing) — the other half of a ShuffleNet V2 concat, moved by
+ *            the launch that writes this half, so no copy kernel runs.
+ *
  * Tunables: TILE_W (pixels per work-item), TILE_C (output blocks per
- * work-item). Switches: GROUPED (start[] differs per ob), HAS_RES, ACT, CB. */
+ * work-item). Switches: GROUPED (start[] not all 0), HAS_RES, ACT, CB,
+ * SCATTER, PASS. */
 #ifndef TILE_W
 #error "TILE_W must be defined"
 #endif
@@ -27,15 +38,32 @@
 #ifndef ACT
 #error "ACT must be defined"
 #endif
+#if !defined(SCATTER) || !defined(PASS)
+#error "SCATTER and PASS must be defined"
+#endif
 
 __kernel void pwconv(__global const float *restrict in, __global const float *restrict wt,
                      __global const float *restrict bias, __global const int *restrict start,
                      __global const float *restrict res, __global float *restrict out,
-                     int HW, int ICB, int OB, int KB)
+                     int HW, int ICB, int OB, int KB, int ONB, int OOFF,
+                     __global const int *restrict oslot, __global const float *restrict pin,
+                     __global const int *restrict psrc, __global const int *restrict pdst, int PNB,
+                     int NPASS)
 {
     const int p0 = get_global_id(0) * TILE_W;
     const int ob0 = get_global_id(1) * TILE_C;
     const int n = get_global_id(2);
+#if PASS
+    {
+        const int j = get_global_id(1) - (OB + TILE_C - 1) / TILE_C;
+        if (j >= 0) {
+            if (j < NPASS && p0 < HW)
+                mcl_copy_lanes(pin, out, psrc + j * CB, pdst + j * CB, n * PNB, n * ONB, HW, p0,
+                               min(p0 + TILE_W, HW));
+            return;
+        }
+    }
+#endif
     if (p0 >= HW || ob0 >= OB)
         return;
 
@@ -105,12 +133,28 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
             const int p = p0 + t;
             if (p >= HW)
                 break;
-            const int o = ((n * OB + ob) * HW + p) * CB;
+#if SCATTER
+            float v[CB];
+            vstorex(acc[c][t], 0, v);
+#pragma unroll
+            for (int l = 0; l < CB; l++) {
+                const int sl = oslot[ob * CB + l];
+                if (sl < 0)
+                    continue;
+                const int o = ((n * ONB + sl / CB) * HW + p) * CB + sl % CB;
+#if HAS_RES
+                v[l] += res[o];
+#endif
+                out[o] = ACTIVATE(v[l]);
+            }
+#else
+            const int o = ((n * ONB + OOFF + ob) * HW + p) * CB;
             floatx v = acc[c][t];
 #if HAS_RES
             v += vloadx(0, res + o);
 #endif
             vstorex(ACTIVATE(v), 0, out + o);
+#endif
         }
     }
 }

@@ -63,6 +63,8 @@ void mcl_defs_add(mcl_defs *d, const char *name, long value);
 mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *defs,
                           const char *kernel, cl_kernel *out);
 void mcl_programs_release(mcl_context *ctx);
+/* Programs in the context's in-memory cache. */
+size_t mcl_programs_count(const mcl_context *ctx);
 
 /* Embedded sources (generated at build time). */
 typedef struct mcl_embedded_source {
@@ -156,6 +158,34 @@ mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def);
 mcl_status mcl_op_enqueue(mcl_op *op, cl_event *ev);
 mcl_status mcl_enqueue(mcl_context *ctx, cl_kernel k, cl_uint dims, const size_t *gws,
                        const size_t *lws, cl_event *ev, const char *what);
+
+/* ---- graph-runtime extensions of the ops (see graph/plan.c) ---- */
+
+/* Bind tensors without the public shape checks (the plan guarantees the
+ * geometry: outputs may be larger tensors the op writes a part of). */
+mcl_status mcl_op_bind(mcl_op *op, mcl_tensor *in0, mcl_tensor *in1, mcl_tensor *out);
+/* A tensor over an existing buffer (retained), e.g. one the memory planner
+ * shares between tensors. */
+mcl_status mcl_tensor_wrap(mcl_context *ctx, cl_mem buf, const mcl_shape *shape, mcl_tensor **out);
+/* Pool: fused activation, and the output as blocks [ooff, ooff + own) of
+ * a tensor with onb blocks per image (onb 0: a tensor of its own). */
+mcl_status mcl_pool2d_set_ext(mcl_op *op, mcl_activation act, uint32_t onb, uint32_t ooff);
+/* Pointwise conv output extensions (before reshape), see pwconv.cl:
+ * oslot (NULL: none) has out_blocks * block entries; otherwise the output
+ * is blocks [ooff, ...) of a tensor of onb blocks per image. npass pass
+ * blocks of psrc/pdst (block entries each) copy from the tensor bound with
+ * mcl_conv2d_bind_pass. The tables are copied. */
+typedef struct mcl_conv_ext {
+    const int32_t *oslot;
+    uint32_t onb, ooff;
+    const int32_t *psrc, *pdst;
+    uint32_t npass;
+} mcl_conv_ext;
+mcl_status mcl_conv2d_set_ext(mcl_op *op, const mcl_conv_ext *e);
+mcl_status mcl_conv2d_bind_pass(mcl_op *op, mcl_tensor *pin);
+/* Slot gather (channel.cl): nblk table blocks of src/dst slots. */
+mcl_status mcl_slot_gather_create(mcl_context *ctx, const int32_t *src, const int32_t *dst, uint32_t nblk,
+                                  mcl_op **op);
 
 /* Shared validation helpers. */
 mcl_status mcl_check_activation(mcl_activation a);

@@ -285,6 +285,18 @@ mcl_status mcl_op_setup(mcl_op *op, size_t n_in, mcl_tensor *const *in, mcl_tens
     return MCL_STATUS_OK;
 }
 
+mcl_status mcl_op_bind(mcl_op *op, mcl_tensor *in0, mcl_tensor *in1, mcl_tensor *out)
+{
+    if (op->state < MCL_OP_RESHAPED)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_STATE, "%s bind before reshape", op->vt->kind);
+    op->in[0] = in0;
+    op->in[1] = in1;
+    op->out = out;
+    mcl_status st = op->vt->setup(op);
+    op->state = st == MCL_STATUS_OK ? MCL_OP_READY : MCL_OP_RESHAPED;
+    return st;
+}
+
 mcl_status mcl_op_run(mcl_op *op, cl_event *ev)
 {
     mcl_clear_error();

@@ -105,3 +105,76 @@ mcl_status mcl_channel_create(mcl_context *ctx, const mcl_channel_desc *d, mcl_o
         ((channel_impl *)(*out)->impl)->d = *d;
     return st;
 }
+
+/* ---- slot gather (graph runtime) ---- */
+
+typedef struct slot_impl {
+    cl_mem src, dst;
+    uint32_t nblk;
+} slot_impl;
+
+static mcl_status slot_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl_shape *out)
+{
+    (void)n_in;
+    slot_impl *s = op->impl;
+    *out = in[0]; /* the plan binds the real output; only n, h, w matter */
+    mcl_defs defs = {0};
+    mcl_defs_add(&defs, "CB", op->ctx->block);
+    op->kname = "slot_gather";
+    mcl_status st = mcl_op_kernel(op, "channel", &defs, "slot_gather");
+    if (st != MCL_STATUS_OK)
+        return st;
+    op->flops = 0;
+    op->bytes = 8.0 * in->n * in->h * in->w * s->nblk * op->ctx->block;
+    mcl_op_set_range(op, 3, ((size_t)in->h * in->w + 7) / 8 /* PIX */, s->nblk, in->n, 0);
+    return MCL_STATUS_OK;
+}
+
+static mcl_status slot_setup(mcl_op *op)
+{
+    slot_impl *s = op->impl;
+    const uint32_t B = op->ctx->block;
+    cl_kernel k = op->kernel;
+    mcl_status st;
+    if ((st = mcl_arg_mem(op, k, 0, op->in[0]->buf)) || (st = mcl_arg_mem(op, k, 1, op->out->buf)) ||
+        (st = mcl_arg_mem(op, k, 2, s->src)) || (st = mcl_arg_mem(op, k, 3, s->dst)) ||
+        (st = mcl_arg_int(op, k, 4, (int)(op->in[0]->shape.h * op->in[0]->shape.w))) ||
+        (st = mcl_arg_int(op, k, 5, (int)mcl_cblocks(op->in[0]->shape.c, B))) ||
+        (st = mcl_arg_int(op, k, 6, (int)mcl_cblocks(op->out->shape.c, B))) ||
+        (st = mcl_arg_int(op, k, 7, (int)s->nblk)))
+        return st;
+    return MCL_STATUS_OK;
+}
+
+static void slot_destroy(mcl_op *op)
+{
+    slot_impl *s = op->impl;
+    mcl_buffer_release(op->ctx, &s->src);
+    mcl_buffer_release(op->ctx, &s->dst);
+}
+
+static const mcl_op_vtable k_slot_vt = {
+    .kind = "gather", .min_in = 1, .max_in = 1, .reshape = slot_reshape, .setup = slot_setup,
+    .destroy = slot_destroy,
+};
+
+mcl_status mcl_slot_gather_create(mcl_context *ctx, const int32_t *src, const int32_t *dst, uint32_t nblk,
+                                  mcl_op **out)
+{
+    mcl_status st = mcl_create_check(ctx, "gather", out);
+    if (st != MCL_STATUS_OK)
+        return st;
+    if (!nblk || !src || !dst)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "slot gather: empty table");
+    if ((st = mcl_op_new(ctx, &k_slot_vt, sizeof(slot_impl), out)) != MCL_STATUS_OK)
+        return st;
+    slot_impl *s = (*out)->impl;
+    s->nblk = nblk;
+    size_t bytes = (size_t)nblk * ctx->block * sizeof(int32_t);
+    if ((st = mcl_buffer_upload(ctx, src, bytes, &s->src)) != MCL_STATUS_OK ||
+        (st = mcl_buffer_upload(ctx, dst, bytes, &s->dst)) != MCL_STATUS_OK) {
+        mcl_op_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}

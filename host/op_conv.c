@@ -15,7 +15,12 @@ typedef struct conv_impl {
     mcl_conv2d_desc d;
     mcl_conv_variant variant; /* resolved, never AUTO */
     uint32_t kb;              /* input blocks per output block (pw/direct) */
+    int grouped;              /* start[] not all 0 */
     cl_mem wt, bias, start;
+    /* graph-runtime output extensions (pwconv.cl SCATTER / PASS) */
+    uint32_t onb, ooff, npass;
+    cl_mem oslot, psrc, pdst;
+    mcl_tensor *pin;
     /* CLBlast variant: NCHW staging buffers and the two layout kernels */
     cl_mem x_nchw, y_nchw;
     cl_kernel k_in, k_out;
@@ -132,7 +137,10 @@ mcl_status mcl_conv2d_validate(const mcl_conv2d_desc *d, const mcl_shape *in, mc
 
 /* ---- weight packing ---- */
 
-/* pw/direct: wt [OB][KB*CB][KH][KW][CB], start [OB]. */
+/* pw/direct: wt [OB][KB*CB][KH][KW][CB], start [OB]. Each output block
+ * reads the input blocks its channels' groups cover, narrowed to the blocks
+ * with a non-zero weight (the graph runtime passes group-free weights with
+ * zeros where a permuted or padded input has no data); KB is the widest. */
 static mcl_status pack_blocked(mcl_context *ctx, conv_impl *c, const float *w)
 {
     const mcl_conv2d_desc *d = &c->d;
@@ -142,17 +150,32 @@ static mcl_status pack_blocked(mcl_context *ctx, conv_impl *c, const float *w)
     int32_t *start = calloc(OB, sizeof *start);
     if (!start)
         return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "conv2d start table");
-    uint32_t kb = 0;
-    for (uint32_t ob = 0; ob < OB; ob++) { /* the input blocks this output block's groups read */
-        uint32_t oc_lo = ob * B, oc_hi = ob * B + B < d->out_channels ? ob * B + B : d->out_channels;
-        uint32_t ic_lo = (oc_lo / ocg) * icg, ic_hi = ((oc_hi - 1) / ocg + 1) * icg;
-        uint32_t need = mcl_cblocks(ic_hi, B) - ic_lo / B;
+    uint32_t kb = 1;
+    for (uint32_t ob = 0; ob < OB; ob++) {
+        uint32_t lo = UINT32_MAX, hi = 0; /* input channels with a non-zero weight */
+        for (uint32_t oc = ob * B; oc < ob * B + B && oc < d->out_channels; oc++) {
+            uint32_t g = oc / ocg;
+            for (uint32_t i = 0; i < icg; i++)
+                for (uint32_t q = 0; q < kk; q++)
+                    if (w[((size_t)oc * icg + i) * kk + q] != 0.0f) {
+                        uint32_t ic = g * icg + i;
+                        lo = ic < lo ? ic : lo;
+                        hi = ic + 1 > hi ? ic + 1 : hi;
+                        break;
+                    }
+        }
+        if (lo == UINT32_MAX)
+            lo = hi = 0;
+        uint32_t need = hi > lo ? mcl_cblocks(hi, B) - lo / B : 1;
+        start[ob] = (int32_t)(lo / B);
         if (need > kb)
             kb = need;
     }
+    c->grouped = 0;
     for (uint32_t ob = 0; ob < OB; ob++) {
-        uint32_t s = ((ob * B < d->out_channels ? ob * B : d->out_channels - 1) / ocg) * icg / B;
-        start[ob] = (int32_t)(s + kb > ICB ? ICB - kb : s);
+        if ((uint32_t)start[ob] + kb > ICB)
+            start[ob] = (int32_t)(ICB - kb);
+        c->grouped |= start[ob] != 0;
     }
     size_t n = (size_t)OB * kb * B * kk * B;
     float *p = calloc(n, sizeof *p);
@@ -206,6 +229,9 @@ static void conv_destroy(mcl_op *op)
     mcl_buffer_release(op->ctx, &c->wt);
     mcl_buffer_release(op->ctx, &c->bias);
     mcl_buffer_release(op->ctx, &c->start);
+    mcl_buffer_release(op->ctx, &c->oslot);
+    mcl_buffer_release(op->ctx, &c->psrc);
+    mcl_buffer_release(op->ctx, &c->pdst);
     mcl_buffer_release(op->ctx, &c->x_nchw);
     mcl_buffer_release(op->ctx, &c->y_nchw);
     if (c->k_in)
@@ -273,13 +299,15 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
             return st;
         mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);
         mcl_defs_add(&defs, "TILE_C", op->tun.tile_c);
-        mcl_defs_add(&defs, "GROUPED", d->groups > 1);
+        mcl_defs_add(&defs, "GROUPED", c->grouped);
         mcl_defs_add(&defs, "HAS_RES", d->residual != 0);
+        mcl_defs_add(&defs, "SCATTER", c->oslot != NULL);
+        mcl_defs_add(&defs, "PASS", c->npass > 0);
         op->kname = "pwconv";
         if ((st = mcl_op_kernel(op, "pwconv", &defs, "pwconv")) != MCL_STATUS_OK)
             return st;
         mcl_op_set_range(op, 3, ceil_div(HW, op->tun.tile_w),
-                         ceil_div(mcl_cblocks(d->out_channels, B), op->tun.tile_c), in->n, op->tun.wg);
+                         ceil_div(mcl_cblocks(d->out_channels, B), op->tun.tile_c) + c->npass, in->n, op->tun.wg);
         return MCL_STATUS_OK;
     }
     case MCL_CONV_DEPTHWISE:
@@ -351,6 +379,14 @@ static mcl_status conv_setup(mcl_op *op)
         TRY(mcl_arg_int(op, k, 7, (int)mcl_cblocks(in->c, B)));
         TRY(mcl_arg_int(op, k, 8, (int)mcl_cblocks(out->c, B)));
         TRY(mcl_arg_int(op, k, 9, (int)c->kb));
+        TRY(mcl_arg_int(op, k, 10, (int)(c->onb ? c->onb : mcl_cblocks(out->c, B))));
+        TRY(mcl_arg_int(op, k, 11, (int)c->ooff));
+        TRY(mcl_arg_mem(op, k, 12, c->oslot));
+        TRY(mcl_arg_mem(op, k, 13, c->pin ? c->pin->buf : NULL));
+        TRY(mcl_arg_mem(op, k, 14, c->psrc));
+        TRY(mcl_arg_mem(op, k, 15, c->pdst));
+        TRY(mcl_arg_int(op, k, 16, c->pin ? (int)mcl_cblocks(c->pin->shape.c, B) : 0));
+        TRY(mcl_arg_int(op, k, 17, (int)c->npass));
         break;
     case MCL_CONV_DEPTHWISE:
         TRY(mcl_arg_mem(op, k, 0, op->in[0]->buf));
@@ -434,6 +470,35 @@ static mcl_status conv_run(mcl_op *op, cl_event *ev)
     (void)ev;
     return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED, "conv2d: built without CLBlast");
 #endif
+}
+
+mcl_status mcl_conv2d_set_ext(mcl_op *op, const mcl_conv_ext *e)
+{
+    conv_impl *c = op->impl;
+    mcl_context *ctx = op->ctx;
+    if (c->variant != MCL_CONV_POINTWISE)
+        return mcl_fail(ctx, MCL_STATUS_UNSUPPORTED, "conv2d: output extensions need the pointwise variant");
+    if (op->state != MCL_OP_CREATED)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_STATE, "conv2d: output extensions are set before reshape");
+    const uint32_t B = ctx->block;
+    mcl_status st = MCL_STATUS_OK;
+    c->onb = e->onb;
+    c->ooff = e->ooff;
+    c->npass = e->npass;
+    if (e->oslot)
+        st = mcl_buffer_upload(ctx, e->oslot, (size_t)mcl_cblocks(c->d.out_channels, B) * B * sizeof(int32_t),
+                               &c->oslot);
+    if (st == MCL_STATUS_OK && e->npass)
+        st = mcl_buffer_upload(ctx, e->psrc, (size_t)e->npass * B * sizeof(int32_t), &c->psrc);
+    if (st == MCL_STATUS_OK && e->npass)
+        st = mcl_buffer_upload(ctx, e->pdst, (size_t)e->npass * B * sizeof(int32_t), &c->pdst);
+    return st;
+}
+
+mcl_status mcl_conv2d_bind_pass(mcl_op *op, mcl_tensor *pin)
+{
+    ((conv_impl *)op->impl)->pin = pin;
+    return MCL_STATUS_OK;
 }
 
 static const mcl_op_vtable k_conv_vt = {

@@ -3,7 +3,20 @@
 
 typedef struct pool_impl {
     mcl_pool2d_desc d;
+    mcl_activation act; /* graph runtime: fused activation */
+    uint32_t onb, ooff; /* graph runtime: output in blocks [ooff, ...) of an onb-block tensor; 0 = own */
 } pool_impl;
+
+mcl_status mcl_pool2d_set_ext(mcl_op *op, mcl_activation act, uint32_t onb, uint32_t ooff)
+{
+    pool_impl *p = op->impl;
+    if (p->d.type == MCL_POOL_GLOBAL_AVG && (act || onb))
+        return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED, "global average pool has no fused activation or output view");
+    p->act = act;
+    p->onb = onb;
+    p->ooff = ooff;
+    return MCL_STATUS_OK;
+}
 
 static mcl_status pool_out_shape(mcl_context *ctx, const mcl_pool2d_desc *d, const mcl_shape *in, mcl_shape *out)
 {
@@ -71,6 +84,7 @@ static mcl_status pool_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
         mcl_defs_add(&defs, "SW", 1);
         mcl_defs_add(&defs, "MODE", 1);
         mcl_defs_add(&defs, "COUNT_PAD", 0);
+        mcl_defs_add(&defs, "ACT", 0);
         if ((st = mcl_op_kernel(op, "pool", &defs, "global_avg")) != MCL_STATUS_OK)
             return st;
         mcl_op_set_range(op, 1, z, 1, 1, 0);
@@ -87,6 +101,7 @@ static mcl_status pool_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     mcl_defs_add(&defs, "SW", p->d.stride_w);
     mcl_defs_add(&defs, "MODE", p->d.type == MCL_POOL_AVG);
     mcl_defs_add(&defs, "COUNT_PAD", p->d.count_include_pad != 0);
+    mcl_defs_add(&defs, "ACT", p->act);
     op->kname = "pool";
     if ((st = mcl_op_kernel(op, "pool", &defs, "pool")) != MCL_STATUS_OK)
         return st;
@@ -104,9 +119,11 @@ static mcl_status pool_setup(mcl_op *op)
         return st;
     if (p->d.type == MCL_POOL_GLOBAL_AVG)
         return mcl_arg_int(op, k, 2, (int)(in->h * in->w));
-    const int v[8] = {(int)in->h, (int)in->w, (int)out->h, (int)out->w, (int)p->d.pad_top, (int)p->d.pad_left,
-                      (int)p->d.pad_bottom, (int)p->d.pad_right};
-    for (cl_uint i = 0; i < 8; i++)
+    const uint32_t cbk = mcl_cblocks(in->c, op->ctx->block);
+    const int v[11] = {(int)in->h,         (int)in->w,         (int)out->h,          (int)out->w,
+                       (int)p->d.pad_top,  (int)p->d.pad_left, (int)p->d.pad_bottom, (int)p->d.pad_right,
+                       (int)cbk,           (int)(p->onb ? p->onb : cbk), (int)p->ooff};
+    for (cl_uint i = 0; i < 11; i++)
         if ((st = mcl_arg_int(op, k, 2 + i, v[i])) != MCL_STATUS_OK)
             return st;
     return MCL_STATUS_OK;

@@ -341,3 +341,11 @@ void mcl_programs_release(mcl_context *ctx)
     }
     ctx->programs = NULL;
 }
+
+size_t mcl_programs_count(const mcl_context *ctx)
+{
+    size_t n = 0;
+    for (const mcl_program_entry *e = ctx ? ctx->programs : NULL; e; e = e->next)
+        n++;
+    return n;
+}

@@ -104,6 +104,29 @@ mcl_status mcl_tensor_create(mcl_context *ctx, const mcl_shape *shape, mcl_layou
     return MCL_STATUS_OK;
 }
 
+mcl_status mcl_tensor_wrap(mcl_context *ctx, cl_mem buf, const mcl_shape *shape, mcl_tensor **out)
+{
+    *out = NULL;
+    mcl_status st = mcl_check_shape(ctx, "tensor", shape);
+    if (st != MCL_STATUS_OK)
+        return st;
+    mcl_tensor *t = calloc(1, sizeof *t);
+    if (!t)
+        return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "tensor struct");
+    cl_int err = ctx->cl->clRetainMemObject(buf);
+    if (err != CL_SUCCESS) {
+        free(t);
+        return mcl_cl_fail(ctx, err, "clRetainMemObject");
+    }
+    t->ctx = ctx;
+    t->shape = *shape;
+    t->layout = MCL_LAYOUT_BLOCKED;
+    t->bytes = mcl_tensor_floats(shape, t->layout, ctx->block) * sizeof(float);
+    t->buf = buf;
+    *out = t;
+    return MCL_STATUS_OK;
+}
+
 void mcl_tensor_destroy(mcl_tensor *t)
 {
     if (!t)
