@@ -1,7 +1,8 @@
 /* mobicl — command line. `mobicl info` lists the OpenCL platforms and
- * devices with what the kernels care about. (`mobicl run` and
- * `mobicl tune` arrive with the graph runtime and the tuner.) */
+ * devices with what the kernels care about; `mobicl run` builds, plans and
+ * runs a network (tools/run.c). */
 #include "mobicl.h"
+#include "run.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: mobicl <command>\n"
                "commands:\n"
+               "  run       build, plan and run a network: mobicl run --model shufflenet_v2_x1_0 (--help for options)\n"
                "  info      list OpenCL platforms and devices, and the device mobicl picks\n"
                "  version   print the library version\n"
                "environment: MOBICL_DEVICE=<index|name substring> picks the device\n");
@@ -70,6 +72,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "info"))
         return cmd_info();
+    if (!strcmp(argv[1], "run"))
+        return mcl_cli_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "version")) {
         printf("mobicl %s\n", MCL_VERSION_STRING);
         return 0;

@@ -1,0 +1,174 @@
+/* Whole networks: every zoo network planned and run on the OpenCL device
+ * matches the naive reference executor (tests/ref/ref_graph.c); each pass
+ * switched off gives the same outputs; the memory plan never puts two live
+ * storages in one buffer; ShuffleNet plans run no shuffle/split/concat
+ * kernel. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mobicl_graph.h"
+#include "ref_graph.h"
+
+typedef struct net {
+    const char *name;
+    mcl_zoo_options o;
+} net;
+
+static mcl_context *ctx_new(void)
+{
+    mcl_context *ctx = NULL;
+    mcl_context_options co = {0};
+    cr_assert_eq(mcl_context_create(&co, &ctx), MCL_STATUS_OK, "context: %s", mcl_last_error());
+    return ctx;
+}
+
+/* Run plan with `disable` on input x; returns the malloc'ed output. */
+static float *run_plan(mcl_context *ctx, const mcl_graph *g, uint32_t disable, const float *x, size_t xn,
+                       size_t yn, mcl_plan_stats *st)
+{
+    mcl_plan *p = NULL;
+    mcl_plan_options po = {disable};
+    cr_assert_eq(mcl_plan_create(ctx, g, &po, &p), MCL_STATUS_OK, "plan (disable 0x%x): %s", disable,
+                 mcl_last_error());
+    float *y = malloc(yn * sizeof *y);
+    cr_assert_not_null(y);
+    cr_assert_eq(mcl_plan_set_input(p, 0, x, xn), MCL_STATUS_OK, "%s", mcl_last_error());
+    cr_assert_eq(mcl_plan_run(p, 0), MCL_STATUS_OK, "%s", mcl_last_error());
+    cr_assert_eq(mcl_plan_get_output(p, 0, y, yn), MCL_STATUS_OK, "%s", mcl_last_error());
+    /* a second run of the same plan gives the same answer (buffers reused) */
+    float *y2 = malloc(yn * sizeof *y2);
+    cr_assert_not_null(y2);
+    cr_assert_eq(mcl_plan_run(p, 0), MCL_STATUS_OK, "%s", mcl_last_error());
+    cr_assert_eq(mcl_plan_get_output(p, 0, y2, yn), MCL_STATUS_OK, "%s", mcl_last_error());
+    cr_assert(memcmp(y, y2, yn * sizeof *y) == 0, "second run differs (disable 0x%x)", disable);
+    free(y2);
+    if (st)
+        cr_assert_eq(mcl_plan_stats_get(p, st), MCL_STATUS_OK);
+    /* memory plan invariants */
+    size_t ns = mcl_plan_storage_count(p);
+    cr_assert_gt(ns, 0);
+    for (size_t i = 0; i < ns; i++) {
+        mcl_storage_info a;
+        cr_assert_eq(mcl_plan_storage(p, i, &a), MCL_STATUS_OK);
+        cr_assert_leq(a.first, a.last);
+        cr_assert_geq(mcl_plan_buffer_bytes(p, a.buffer), a.bytes, "storage %zu larger than its buffer", i);
+        for (size_t j = i + 1; j < ns; j++) {
+            mcl_storage_info b;
+            cr_assert_eq(mcl_plan_storage(p, j, &b), MCL_STATUS_OK);
+            if (a.buffer == b.buffer)
+                cr_assert(a.last < b.first || b.last < a.first,
+                          "storages %zu [%zu,%zu] and %zu [%zu,%zu] share buffer %zu while both live", i, a.first,
+                          a.last, j, b.first, b.last, a.buffer);
+        }
+    }
+    mcl_plan_stats s;
+    cr_assert_eq(mcl_plan_stats_get(p, &s), MCL_STATUS_OK);
+    cr_assert_geq(s.peak_bytes, s.lower_bound);
+    cr_assert_geq(s.naive_bytes, s.peak_bytes);
+    mcl_plan_destroy(p);
+    return y;
+}
+
+/* max |a - b| relative to the largest |b| */
+static double rel_err(const float *a, const float *b, size_t n)
+{
+    double m = 0, d = 0;
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(isfinite(a[i]), "output %zu is %g", i, (double)a[i]);
+        m = fabs(b[i]) > m ? fabs(b[i]) : m;
+        d = fabs((double)a[i] - b[i]) > d ? fabs((double)a[i] - b[i]) : d;
+    }
+    return d / (m > 0 ? m : 1);
+}
+
+static int top1(const float *y, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++)
+        if (y[i] > y[k])
+            k = i;
+    return (int)k;
+}
+
+/* The network against the reference; `passes`: also each pass off. */
+static void check_net(const net *nt, int passes)
+{
+    mcl_graph *g = NULL;
+    cr_assert_eq(mcl_zoo_build(nt->name, &nt->o, &g), MCL_STATUS_OK, "%s: %s", nt->name, mcl_last_error());
+    mcl_shape is, os;
+    cr_assert_eq(mcl_graph_value_shape(g, mcl_graph_input_value(g, 0), &is), MCL_STATUS_OK);
+    cr_assert_eq(mcl_graph_value_shape(g, mcl_graph_output_value(g, 0), &os), MCL_STATUS_OK);
+    size_t xn = (size_t)is.n * is.c * is.h * is.w, yn = (size_t)os.n * os.c * os.h * os.w;
+    float *x = malloc(xn * sizeof *x);
+    cr_assert_not_null(x);
+    ref_graph_fill_input(x, xn, 7);
+    float *ref[MCL_GRAPH_MAX_IO] = {0};
+    const float *ins[1] = {x};
+    cr_assert_eq(ref_graph_run(g, ins, ref), 0, "reference: %s", ref_graph_error());
+
+    mcl_context *ctx = ctx_new();
+    mcl_plan_stats st;
+    float *y = run_plan(ctx, g, 0, x, xn, yn, &st);
+    double e = rel_err(y, ref[0], yn);
+    cr_log_info("%s: %zu kernels, %zu shuffle kernels, rel err %.2e vs reference", nt->name, st.kernels,
+                st.shuffle_kernels, e);
+    cr_expect_leq(e, 1e-4, "%s: max error %.3e of the largest logit vs the reference", nt->name, e);
+    cr_expect_eq(top1(y, os.c), top1(ref[0], os.c), "%s: top-1 differs from the reference", nt->name);
+    if (!strncmp(nt->name, "shufflenet", 10))
+        cr_expect_eq(st.shuffle_kernels, 0, "%s: %zu shuffle/split/concat kernels in the plan", nt->name,
+                     st.shuffle_kernels);
+    if (passes) {
+        static const uint32_t off[] = {MCL_PASS_FOLD_BN, MCL_PASS_FUSE_EPILOGUE, MCL_PASS_VIEWS,
+                                       MCL_PASS_FOLD_SHUFFLE, MCL_PASS_SHARE_BUFFERS, MCL_PASS_ALL};
+        for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
+            mcl_plan_stats s2;
+            float *z = run_plan(ctx, g, off[i], x, xn, yn, &s2);
+            double e2 = rel_err(z, y, yn);
+            cr_log_info("%s without passes 0x%x: %zu kernels (%zu shuffle), %llu bytes planned, rel diff %.2e",
+                        nt->name, off[i], s2.kernels, s2.shuffle_kernels, (unsigned long long)s2.peak_bytes, e2);
+            cr_expect_leq(e2, 1e-4, "%s: disabling passes 0x%x changes the output by %.3e", nt->name, off[i], e2);
+            /* each pass does something on these networks */
+            if (off[i] == MCL_PASS_FOLD_BN || off[i] == MCL_PASS_FUSE_EPILOGUE)
+                cr_expect_gt(s2.kernels, st.kernels, "disabling 0x%x should add kernels", off[i]);
+            if (off[i] == MCL_PASS_SHARE_BUFFERS)
+                cr_expect_gt(s2.peak_bytes, st.peak_bytes, "buffer sharing should save memory");
+            if (off[i] == MCL_PASS_ALL && !strncmp(nt->name, "shufflenet", 10))
+                cr_expect_gt(s2.shuffle_kernels, 0, "unfused ShuffleNet should run gather kernels");
+            free(z);
+        }
+    }
+    free(y);
+    free(ref[0]);
+    free(x);
+    mcl_context_destroy(ctx);
+    mcl_graph_destroy(g);
+}
+
+#define NET_TEST(id, passes, ...)                                   \
+    Test(plan, id, .timeout = 600)                                  \
+    {                                                               \
+        net nt = __VA_ARGS__;                                       \
+        check_net(&nt, passes);                                     \
+    }
+
+NET_TEST(shufflenet_v2_x1_0, 1, {"shufflenet_v2_x1_0", {0}})
+NET_TEST(shufflenet_v2_x0_5, 0, {"shufflenet_v2_x0_5", {0}})
+NET_TEST(shufflenet_v2_x1_5, 0, {"shufflenet_v2_x1_5", {.resolution = 0}})
+NET_TEST(shufflenet_v2_x2_0, 0, {"shufflenet_v2_x2_0", {0}})
+NET_TEST(shufflenet_v1_g3, 1, {"shufflenet_v1", {.groups = 3}})
+NET_TEST(shufflenet_v1_g1_x0_5, 0, {"shufflenet_v1", {.groups = 1, .scale = 0.5f}})
+NET_TEST(shufflenet_v1_g8_x2, 0, {"shufflenet_v1", {.groups = 8, .scale = 2.0f}})
+NET_TEST(shufflenet_v1_g2_x1_5, 0, {"shufflenet_v1", {.groups = 2, .scale = 1.5f}})
+NET_TEST(shufflenet_v1_g4, 0, {"shufflenet_v1", {.groups = 4}})
+NET_TEST(mobilenet_v2, 1, {"mobilenet_v2", {0}})
+NET_TEST(mobilenet_v2_a035, 0, {"mobilenet_v2", {.alpha = 0.35f}})
+NET_TEST(mobilenet_v2_a14, 0, {"mobilenet_v2", {.alpha = 1.4f}})
+NET_TEST(mobilenet_v1, 0, {"mobilenet_v1", {0}})
+NET_TEST(mobilenet_v1_a025_r128, 0, {"mobilenet_v1", {.alpha = 0.25f, .resolution = 128}})
+NET_TEST(mobilenet_v1_a075_r192_b2, 0, {"mobilenet_v1", {.alpha = 0.75f, .resolution = 192, .batch = 2}})
+NET_TEST(mnasnet1_0, 1, {"mnasnet1_0", {0}})
+NET_TEST(mnasnet0_5, 0, {"mnasnet0_5", {0}})
+NET_TEST(shufflenet_v2_x1_0_batch3, 0, {"shufflenet_v2_x1_0", {.batch = 3}})

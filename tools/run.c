@@ -1,0 +1,447 @@
+/* `mobicl run`: build a zoo network, plan it, run it, report. */
+#include "mobicl_graph.h"
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct run_args {
+    const char *model, *input, *output, *trace, *cache_dir, *device;
+    mcl_zoo_options zoo;
+    uint32_t runs, warmup, disable;
+    int profile, json;
+} run_args;
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n ? (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2])) : 0;
+}
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mobicl run --model NAME [options]\n"
+            "  --model NAME        zoo network: mobilenet_v1, mobilenet_v2, shufflenet_v1, shufflenet_v2_x0_5,\n"
+            "                      shufflenet_v2_x1_0, shufflenet_v2_x1_5, shufflenet_v2_x2_0, mnasnet0_5, mnasnet1_0\n"
+            "  --alpha A           width multiplier (mobilenet_v1, mobilenet_v2)\n"
+            "  --resolution R      input height and width (mobilenet_v1, mobilenet_v2)\n"
+            "  --groups G          shufflenet_v1 groups\n"
+            "  --scale S           shufflenet_v1 / shufflenet_v2 scale\n"
+            "  --batch N           batch size (default 1)\n"
+            "  --seed S            weights seed (default 1)\n"
+            "  --runs N            timed runs after warm-up (default 20)\n"
+            "  --warmup N          untimed runs first (default 3)\n"
+            "  --profile           per-layer table (OpenCL profiling events)\n"
+            "  --trace FILE        Chrome/Perfetto trace of one profiled run (ui.perfetto.dev)\n"
+            "  --json              one JSON object on stdout instead of the text report\n"
+            "  --input FILE.npy    input (float32, C order, the network's N x C x H x W)\n"
+            "  --output FILE.npy   write the output (logits: N x classes)\n"
+            "  --disable LIST      switch passes off: fold_bn,epilogue,views,shuffle,memory (or all)\n"
+            "  --cache-dir DIR     on-disk program binary cache\n"
+            "  --device SEL        device index or name substring (else MOBICL_DEVICE, else first GPU)\n");
+}
+
+static int parse_u32(const char *flag, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = s ? strtoul(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < lo || v > hi || s[0] == '-') {
+        fprintf(stderr, "mobicl run: %s needs an integer in %u..%u, got \"%s\"\n", flag, lo, hi, s ? s : "");
+        return 0;
+    }
+    *out = (uint32_t)v;
+    return 1;
+}
+
+static int parse_float(const char *flag, const char *s, float *out)
+{
+    char *end = NULL;
+    float v = s ? strtof(s, &end) : 0;
+    if (!s || !*s || *end || !(v > 0) || v > 100) {
+        fprintf(stderr, "mobicl run: %s needs a positive number, got \"%s\"\n", flag, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int parse_disable(const char *s, uint32_t *out)
+{
+    static const struct {
+        const char *name;
+        uint32_t bit;
+    } k[] = {{"fold_bn", MCL_PASS_FOLD_BN}, {"epilogue", MCL_PASS_FUSE_EPILOGUE}, {"views", MCL_PASS_VIEWS},
+             {"shuffle", MCL_PASS_FOLD_SHUFFLE}, {"memory", MCL_PASS_SHARE_BUFFERS}, {"all", MCL_PASS_ALL}};
+    *out = 0;
+    while (s && *s) {
+        size_t len = strcspn(s, ",");
+        int found = 0;
+        for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+            if (strlen(k[i].name) == len && !strncmp(s, k[i].name, len)) {
+                *out |= k[i].bit;
+                found = 1;
+            }
+        if (!found) {
+            fprintf(stderr, "mobicl run: --disable: unknown pass \"%.*s\" (fold_bn, epilogue, views, shuffle, memory, all)\n",
+                    (int)len, s);
+            return 0;
+        }
+        s += len + (s[len] == ',');
+    }
+    return 1;
+}
+
+static int parse_args(int argc, char **argv, run_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->runs = 20;
+    a->warmup = 3;
+    for (int i = 0; i < argc; i++) {
+        const char *f = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1, ok = 1;
+        if (!strcmp(f, "--model"))
+            a->model = v;
+        else if (!strcmp(f, "--alpha"))
+            ok = parse_float(f, v, &a->zoo.alpha);
+        else if (!strcmp(f, "--scale"))
+            ok = parse_float(f, v, &a->zoo.scale);
+        else if (!strcmp(f, "--resolution"))
+            ok = parse_u32(f, v, 1, 4096, &a->zoo.resolution);
+        else if (!strcmp(f, "--groups"))
+            ok = parse_u32(f, v, 1, 64, &a->zoo.groups);
+        else if (!strcmp(f, "--batch"))
+            ok = parse_u32(f, v, 1, 64, &a->zoo.batch);
+        else if (!strcmp(f, "--seed")) {
+            uint32_t s = 0;
+            ok = parse_u32(f, v, 0, UINT32_MAX, &s);
+            a->zoo.seed = s;
+        } else if (!strcmp(f, "--runs"))
+            ok = parse_u32(f, v, 1, 100000, &a->runs);
+        else if (!strcmp(f, "--warmup"))
+            ok = parse_u32(f, v, 0, 100000, &a->warmup);
+        else if (!strcmp(f, "--trace"))
+            a->trace = v;
+        else if (!strcmp(f, "--input"))
+            a->input = v;
+        else if (!strcmp(f, "--output"))
+            a->output = v;
+        else if (!strcmp(f, "--cache-dir"))
+            a->cache_dir = v;
+        else if (!strcmp(f, "--device"))
+            a->device = v;
+        else if (!strcmp(f, "--disable"))
+            ok = parse_disable(v, &a->disable);
+        else {
+            takes = 0;
+            if (!strcmp(f, "--profile"))
+                a->profile = 1;
+            else if (!strcmp(f, "--json"))
+                a->json = 1;
+            else if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
+                run_usage(stdout);
+                exit(0);
+            } else {
+                fprintf(stderr, "mobicl run: unknown argument \"%s\" (see mobicl run --help)\n", f);
+                return 0;
+            }
+        }
+        if (!ok)
+            return 0;
+        if (takes) {
+            if (!v) {
+                fprintf(stderr, "mobicl run: %s needs a value\n", f);
+                return 0;
+            }
+            i++;
+        }
+    }
+    if (!a->model) {
+        fprintf(stderr, "mobicl run: --model NAME is required (see mobicl run --help)\n");
+        return 0;
+    }
+    return 1;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void write_trace(FILE *f, const mcl_plan *plan)
+{
+    size_t n = mcl_plan_step_count(plan);
+    uint64_t base = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        mcl_step_info s;
+        if (mcl_plan_step(plan, i, &s) == MCL_STATUS_OK && s.time_ms >= 0 && s.start_ns < base)
+            base = s.start_ns;
+    }
+    fprintf(f, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        mcl_step_info s;
+        if (mcl_plan_step(plan, i, &s) != MCL_STATUS_OK || s.time_ms < 0)
+            continue;
+        fprintf(f,
+                "%s{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":%.3f,\"dur\":%.3f,"
+                "\"args\":{\"kernel\":\"%s\",\"fused\":\"%s\",\"out\":\"%ux%ux%ux%u\",\"mflop\":%.3f}}",
+                first ? "" : ",\n", s.name, s.op, (double)(s.start_ns - base) / 1e3,
+                (double)(s.end_ns - s.start_ns) / 1e3, s.kernel, s.fused, s.out.n, s.out.c, s.out.h, s.out.w,
+                s.flops / 1e6);
+        first = 0;
+    }
+    fprintf(f, "\n]}\n");
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "mobicl run: %s: %s\n", what, mcl_last_error());
+    return 1;
+}
+
+int mcl_cli_run(int argc, char **argv)
+{
+    run_args a;
+    if (!parse_args(argc, argv, &a))
+        return 2;
+    int rc = 1;
+    mcl_graph *g = NULL;
+    mcl_context *ctx = NULL;
+    mcl_plan *plan = NULL;
+    float *x = NULL, *y = NULL;
+    double *lat = NULL, *lt = NULL;
+    if (mcl_zoo_build(a.model, &a.zoo, &g) != MCL_STATUS_OK) {
+        fprintf(stderr, "mobicl run: model \"%s\": %s\n", a.model, mcl_last_error());
+        return 2;
+    }
+    mcl_shape ishape;
+    mcl_graph_value_shape(g, mcl_graph_input_value(g, 0), &ishape);
+    size_t icount = (size_t)ishape.n * ishape.c * ishape.h * ishape.w;
+    if (a.input) {
+        uint32_t dims[4];
+        size_t nd = 0;
+        if (mcl_npy_read(a.input, &x, dims, &nd) != MCL_STATUS_OK) {
+            fprintf(stderr, "mobicl run: %s\n", mcl_last_error());
+            goto out;
+        }
+        uint32_t want[4] = {ishape.n, ishape.c, ishape.h, ishape.w};
+        int ok = nd == 4 || (nd == 3 && ishape.n == 1);
+        for (size_t i = 0; i < nd && ok; i++)
+            ok = dims[i] == want[4 - nd + i];
+        if (!ok) {
+            fprintf(stderr, "mobicl run: --input %s has shape (", a.input);
+            for (size_t i = 0; i < nd; i++)
+                fprintf(stderr, "%s%u", i ? ", " : "", dims[i]);
+            fprintf(stderr, "), the network takes (%u, %u, %u, %u)\n", want[0], want[1], want[2], want[3]);
+            goto out;
+        }
+    } else {
+        x = malloc(icount * sizeof *x);
+        if (!x) {
+            fprintf(stderr, "mobicl run: out of memory for the input\n");
+            goto out;
+        }
+        uint64_t s = 12345;
+        for (size_t i = 0; i < icount; i++)
+            x[i] = (float)((splitmix(&s) >> 40) * (1.0 / 16777216.0) * 2.0 - 1.0);
+    }
+    mcl_context_options co = {0};
+    co.profiling = a.profile || a.trace;
+    co.cache_dir = a.cache_dir;
+    co.device = a.device;
+    if (mcl_context_create(&co, &ctx) != MCL_STATUS_OK) {
+        rc = fail("cannot create an OpenCL context");
+        goto out;
+    }
+    mcl_plan_options po = {a.disable};
+    double t0 = now_ms();
+    if (mcl_plan_create(ctx, g, &po, &plan) != MCL_STATUS_OK) {
+        rc = fail("cannot plan the network");
+        goto out;
+    }
+    double build_ms = now_ms() - t0;
+    if (mcl_plan_set_input(plan, 0, x, icount) != MCL_STATUS_OK) {
+        rc = fail("input");
+        goto out;
+    }
+    mcl_shape oshape;
+    mcl_plan_output_shape(plan, 0, &oshape);
+    size_t ocount = (size_t)oshape.n * oshape.c * oshape.h * oshape.w;
+    y = malloc(ocount * sizeof *y);
+    lat = malloc(a.runs * sizeof *lat);
+    if (!y || !lat) {
+        fprintf(stderr, "mobicl run: out of memory\n");
+        goto out;
+    }
+    /* first run: includes any lazy driver work */
+    t0 = now_ms();
+    if (mcl_plan_run(plan, 0) != MCL_STATUS_OK || mcl_plan_get_output(plan, 0, y, ocount) != MCL_STATUS_OK) {
+        rc = fail("run");
+        goto out;
+    }
+    double first_ms = now_ms() - t0;
+    for (uint32_t i = 0; i < a.warmup; i++)
+        if (mcl_plan_run(plan, 0) != MCL_STATUS_OK || mcl_context_finish(ctx) != MCL_STATUS_OK) {
+            rc = fail("run");
+            goto out;
+        }
+    for (uint32_t i = 0; i < a.runs; i++) {
+        t0 = now_ms();
+        if (mcl_plan_run(plan, 0) != MCL_STATUS_OK || mcl_context_finish(ctx) != MCL_STATUS_OK) {
+            rc = fail("run");
+            goto out;
+        }
+        lat[i] = now_ms() - t0;
+    }
+    double lmin = lat[0], lmax = lat[0];
+    for (uint32_t i = 0; i < a.runs; i++) {
+        lmin = lat[i] < lmin ? lat[i] : lmin;
+        lmax = lat[i] > lmax ? lat[i] : lmax;
+    }
+    double lmed = median(lat, a.runs);
+    if (mcl_plan_get_output(plan, 0, y, ocount) != MCL_STATUS_OK) {
+        rc = fail("reading the output");
+        goto out;
+    }
+    /* per-layer: median over several profiled runs */
+    size_t nsteps = mcl_plan_step_count(plan);
+    uint32_t pruns = a.runs < 10 ? a.runs : 10;
+    if (a.profile || a.trace) {
+        lt = calloc(nsteps * pruns, sizeof *lt);
+        if (!lt) {
+            fprintf(stderr, "mobicl run: out of memory\n");
+            goto out;
+        }
+        for (uint32_t r = 0; r < pruns; r++) {
+            if (mcl_plan_run(plan, 1) != MCL_STATUS_OK || mcl_context_finish(ctx) != MCL_STATUS_OK) {
+                rc = fail("profiled run");
+                goto out;
+            }
+            for (size_t i = 0; i < nsteps; i++) {
+                mcl_step_info s;
+                mcl_plan_step(plan, i, &s);
+                lt[i * pruns + r] = s.time_ms;
+            }
+        }
+    }
+    if (a.trace) {
+        FILE *f = fopen(a.trace, "w");
+        if (!f) {
+            fprintf(stderr, "mobicl run: --trace %s: %s\n", a.trace, strerror(errno));
+            goto out;
+        }
+        write_trace(f, plan);
+        if (fclose(f)) {
+            fprintf(stderr, "mobicl run: --trace %s: write failed\n", a.trace);
+            goto out;
+        }
+    }
+    if (a.output) {
+        uint32_t dims[4] = {oshape.n, oshape.c, oshape.h, oshape.w};
+        size_t nd = oshape.h == 1 && oshape.w == 1 ? 2 : 4;
+        if (mcl_npy_write(a.output, y, dims, nd) != MCL_STATUS_OK) {
+            fprintf(stderr, "mobicl run: %s\n", mcl_last_error());
+            goto out;
+        }
+    }
+    mcl_plan_stats st;
+    mcl_plan_stats_get(plan, &st);
+    const mcl_device_info *di = mcl_context_device_info(ctx);
+    double total = 0;
+    double *med = calloc(nsteps ? nsteps : 1, sizeof *med);
+    if (!med)
+        goto out;
+    for (size_t i = 0; i < nsteps && lt; i++) {
+        med[i] = median(lt + i * pruns, pruns);
+        total += med[i];
+    }
+    if (a.json) {
+        printf("{\"model\":\"%s\",\"device\":\"%s\",\"batch\":%u,\"input\":[%u,%u,%u,%u],\"kernels\":%zu,"
+               "\"programs\":%zu,\"shuffle_kernels\":%zu,\"macs\":%llu,\"params\":%llu,\"build_ms\":%.3f,"
+               "\"first_run_ms\":%.3f,\"runs\":%u,\"latency_ms\":{\"median\":%.4f,\"min\":%.4f,\"max\":%.4f},"
+               "\"memory_bytes\":{\"planned\":%llu,\"naive\":%llu,\"lower_bound\":%llu,\"buffers\":%zu}",
+               a.model, di->name, ishape.n, ishape.n, ishape.c, ishape.h, ishape.w, st.kernels, st.programs,
+               st.shuffle_kernels, (unsigned long long)st.macs, (unsigned long long)st.params, build_ms, first_ms,
+               a.runs, lmed, lmin, lmax, (unsigned long long)st.peak_bytes, (unsigned long long)st.naive_bytes,
+               (unsigned long long)st.lower_bound, st.buffers);
+        if (lt) {
+            printf(",\"layers\":[");
+            for (size_t i = 0; i < nsteps; i++) {
+                mcl_step_info s;
+                mcl_plan_step(plan, i, &s);
+                printf("%s{\"name\":\"%s\",\"op\":\"%s\",\"kernel\":\"%s\",\"fused\":\"%s\",\"out\":[%u,%u,%u,%u],"
+                       "\"ms\":%.5f,\"flops\":%.0f,\"bytes\":%.0f}",
+                       i ? "," : "", s.name, s.op, s.kernel, s.fused, s.out.n, s.out.c, s.out.h, s.out.w, med[i],
+                       s.flops, s.bytes);
+            }
+            printf("]");
+        }
+        printf("}\n");
+    } else {
+        printf("model        %s (input %ux%ux%ux%u)\n", a.model, ishape.n, ishape.c, ishape.h, ishape.w);
+        printf("device       %s (channel block %u)\n", di->name, mcl_context_block(ctx));
+        printf("plan         %zu kernels (%zu shuffle/split/concat), %zu programs\n", st.kernels, st.shuffle_kernels,
+               st.programs);
+        printf("MACs         %.1f M\nparams       %.3f M\n", st.macs / 1e6, st.params / 1e6);
+        printf("build        %.1f ms (plan + program builds%s)\n", build_ms,
+               a.cache_dir ? ", binary cache in use" : "");
+        printf("first run    %.2f ms\n", first_ms);
+        printf("latency      median %.3f ms, min %.3f, max %.3f over %u runs (after %u warm-up)\n", lmed, lmin, lmax,
+               a.runs, a.warmup);
+        printf("memory       %.2f MiB activations planned in %zu buffers (naive %.2f MiB, lower bound %.2f MiB)\n",
+               st.peak_bytes / 1048576.0, st.buffers, st.naive_bytes / 1048576.0, st.lower_bound / 1048576.0);
+        if (lt) {
+            printf("\n%-28s %-8s %-12s %-16s %-18s %9s %6s %10s\n", "layer", "op", "kernel", "fused", "out (NxCxHxW)",
+                   "ms", "share", "rate");
+            for (size_t i = 0; i < nsteps; i++) {
+                mcl_step_info s;
+                mcl_plan_step(plan, i, &s);
+                char shp[40], rate[24];
+                snprintf(shp, sizeof shp, "%ux%ux%ux%u", s.out.n, s.out.c, s.out.h, s.out.w);
+                if (med[i] <= 0)
+                    snprintf(rate, sizeof rate, "-");
+                else if (s.flops > 4 * s.bytes)
+                    snprintf(rate, sizeof rate, "%.1f GF/s", s.flops / med[i] / 1e6);
+                else
+                    snprintf(rate, sizeof rate, "%.1f GB/s", s.bytes / med[i] / 1e6);
+                printf("%-28.28s %-8s %-12s %-16.16s %-18s %9.4f %5.1f%% %10s\n", s.name, s.op, s.kernel, s.fused, shp,
+                       med[i], total > 0 ? 100 * med[i] / total : 0, rate);
+            }
+            printf("%-28s %-8s %-12s %-16s %-18s %9.4f\n", "total (kernel time)", "", "", "", "", total);
+        }
+    }
+    free(med);
+    rc = 0;
+out:
+    free(lt);
+    free(lat);
+    free(x);
+    free(y);
+    mcl_plan_destroy(plan);
+    mcl_context_destroy(ctx);
+    mcl_graph_destroy(g);
+    return rc;
+}
