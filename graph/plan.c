@@ -833,16 +833,20 @@ static mcl_status build_steps(mcl_plan *p)
         }
         case MCL_NODE_ADD: {
             const pval *bv = &p->vals[n->in[1]];
+            int bstore = bv->storage;
             if (p->stores[bv->storage].P != p->stores[in->storage].P ||
                 memcmp(bv->slot, in->slot, in->shape.c * sizeof *in->slot)) {
-                st = mcl_fail(p->ctx, MCL_STATUS_UNSUPPORTED, "plan: add '%s': inputs have different channel layouts",
-                              n->name);
-                break;
+                /* different channel layouts: gather b into a's layout first */
+                if ((st = new_store(p, &bv->shape, p->stores[in->storage].P, &bstore)) != MCL_STATUS_OK ||
+                    (st = step_gather(p, (int)i, n->in[1], 0, bv->shape.c, in->slot, bstore, NULL)) != MCL_STATUS_OK)
+                    break;
+                in = &p->vals[n->in[0]];
+                out = &p->vals[n->out[0]];
             }
             if ((st = new_step(p, (int)i, &s)) != MCL_STATUS_OK)
                 break;
             s->in_store = in->storage;
-            s->res_store = bv->storage;
+            s->res_store = bstore;
             s->out_store = out->storage;
             for (uint32_t k = 0; k < p->stores[out->storage].P; k++)
                 cover(p, out->storage, (int32_t)k);
