@@ -62,6 +62,7 @@ typedef struct pstep {
     uint64_t t0, t1;
     mcl_conv_ext *ext; /* a 1x1 conv's output extension, until its op is final */
     int pw;            /* a 1x1 conv (may carry pass rows) */
+    uint32_t in_c;     /* channels the op is reshaped with (0: the input storage's P) */
     /* pass / gather table under construction */
     int32_t *psrc, *pdst;
     uint32_t npass, cap;
@@ -452,7 +453,27 @@ static mcl_status place_root(mcl_plan *p, mcl_value v)
     }
     uint32_t P = 0;
     const int views = !(p->disable & MCL_PASS_VIEWS), fold = !(p->disable & MCL_PASS_FOLD_SHUFFLE);
-    if (n && n->kind == MCL_NODE_CONCAT && views) {
+    const mcl_gnode *cat = NULL; /* ShuffleNet V2: shuffle(concat(a, b), 2) with both folded */
+    if (n && n->kind == MCL_NODE_SHUFFLE && n->groups == 2 && p->vals[n->in[0]].alias == AL_SHUF) {
+        int pr = p->vals[n->in[0]].producer;
+        cat = pr >= 0 && p->nodes[pr].kind == MCL_NODE_CONCAT && p->nodes[pr].n_in == 2 && C % 4 == 0 &&
+                      p->vals[p->nodes[pr].in[0]].shape.c == C / 2
+                  ? &p->nodes[pr]
+                  : NULL;
+    }
+    if (cat) {
+        /* y[k] comes from a[k/2] (k even) or b[k/2] (k odd). Segments
+         * [a lo | a hi | b hi | b lo] of C/4 each, block-aligned: a and b
+         * are each one block range (plain stores), and the second half
+         * of y, which the next unit's split feeds to its 1x1 conv, is the
+         * middle two segments. */
+        const uint32_t Q = C / 4, R = rup(Q, B);
+        for (uint32_t k = 0; k < C; k++) {
+            uint32_t m = k / 2;
+            x->slot[k] = (int32_t)(k % 2 == 0 ? (m < Q ? m : R + m - Q) : (m >= Q ? 2 * R + m - Q : 3 * R + m));
+        }
+        P = 4 * R;
+    } else if (n && n->kind == MCL_NODE_CONCAT && views) {
         /* one block-aligned segment per input; a pool writing in place keeps its input's layout */
         uint32_t c0 = 0;
         for (size_t k = 0; k < n->n_in; k++) {
@@ -570,30 +591,78 @@ static mcl_status new_step(mcl_plan *p, int node, pstep **out)
     return MCL_STATUS_OK;
 }
 
-/* Append one lane to a pass / gather table (blocks of B lanes). */
+/* Record one channel copy (src slot, -1 = zero; dst slot) for a pass /
+ * gather step; block_table turns the list into per-destination-block rows. */
 static mcl_status table_push(mcl_plan *p, pstep *s, int32_t src, int32_t dst)
 {
-    const uint32_t B = p->ctx->block;
-    if (s->npass * B == s->cap || !s->psrc) {
-        uint32_t cap = s->cap ? s->cap * 2 : 4 * B;
-        int32_t *a = realloc(s->psrc, cap * sizeof *a), *b = a ? realloc(s->pdst, cap * sizeof *b) : NULL;
+    if (s->npass == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 64;
+        int32_t *a = realloc(s->psrc, cap * sizeof *a);
         if (a)
             s->psrc = a;
+        int32_t *b = a ? realloc(s->pdst, cap * sizeof *b) : NULL;
         if (!a || !b)
             return mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan copy table");
         s->pdst = b;
-        for (uint32_t i = s->cap; i < cap; i++)
-            s->psrc[i] = s->pdst[i] = -1;
         s->cap = cap;
     }
-    /* fill lanes in order; a new block starts when the current one is full */
-    uint32_t used = 0;
-    while (used < s->npass * B && s->pdst[used] >= 0)
-        used++;
-    if (used == s->npass * B)
-        s->npass++;
-    s->psrc[used] = src;
-    s->pdst[used] = dst;
+    s->psrc[s->npass] = src;
+    s->pdst[s->npass] = dst;
+    s->npass++;
+    return MCL_STATUS_OK;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Entries -> rows of B lanes, one row per destination block: lane l of the
+ * row for block D copies into slot D*B + l (-1 where no entry): a row that
+ * fills its block is stored as one vector by the kernel. */
+static mcl_status block_table(mcl_plan *p, pstep *s)
+{
+    const uint32_t B = p->ctx->block;
+    int32_t *blocks = malloc((s->npass ? s->npass : 1) * sizeof *blocks);
+    if (!blocks)
+        return mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan copy table");
+    for (uint32_t i = 0; i < s->npass; i++)
+        blocks[i] = s->pdst[i] / (int32_t)B;
+    qsort(blocks, s->npass, sizeof *blocks, cmp_i32);
+    uint32_t nb = 0;
+    for (uint32_t i = 0; i < s->npass; i++)
+        if (!nb || blocks[nb - 1] != blocks[i])
+            blocks[nb++] = blocks[i];
+    int32_t *src = malloc((size_t)(nb ? nb : 1) * B * sizeof *src), *dst = malloc((size_t)(nb ? nb : 1) * B * sizeof *dst);
+    if (!src || !dst) {
+        free(blocks);
+        free(src);
+        free(dst);
+        return mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan copy table");
+    }
+    for (size_t i = 0; i < (size_t)nb * B; i++)
+        src[i] = dst[i] = -1;
+    for (uint32_t i = 0; i < s->npass; i++) {
+        int32_t D = s->pdst[i] / (int32_t)B;
+        uint32_t lo = 0, hi = nb; /* binary search of D */
+        while (lo + 1 < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (blocks[mid] <= D)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        size_t k = (size_t)lo * B + (uint32_t)s->pdst[i] % B;
+        src[k] = s->psrc[i];
+        dst[k] = s->pdst[i];
+    }
+    free(blocks);
+    free(s->psrc);
+    free(s->pdst);
+    s->psrc = src;
+    s->pdst = dst;
+    s->npass = nb;
     return MCL_STATUS_OK;
 }
 
@@ -705,7 +774,7 @@ static mcl_status step_conv(mcl_plan *p, int node, pstep **made)
         int monotone = 1; /* slot order follows channel order: rows keep their groups together */
         for (uint32_t c = 1; c < C && monotone; c++)
             monotone = out->slot[c] > out->slot[c - 1];
-        int scatter = !exclusive || !monotone;
+        int scatter = !exclusive || (!monotone && n->conv.groups > 1);
         if (!scatter && !is_pw(n) && (lo != 0 || hi != so->P))
             scatter = 1;
         if (scatter && !is_pw(n))
@@ -737,7 +806,17 @@ static mcl_status step_conv(mcl_plan *p, int node, pstep **made)
             ext.ooff = lo / B;
         }
         ext.onb = so->P / B;
-        w = expand_conv(n, in, si->P, rowmap, rows);
+        /* a KxK conv loops over input lanes: stop at the last slot with
+         * data when that keeps the block count (3-channel images: 3 of 16) */
+        uint32_t cin = si->P;
+        if (!is_pw(n)) {
+            uint32_t top = 0;
+            for (uint32_t c = 0; c < in->shape.c; c++)
+                top = (uint32_t)in->slot[c] + 1 > top ? (uint32_t)in->slot[c] + 1 : top;
+            if (rup(top, B) == si->P)
+                cin = s->in_c = top;
+        }
+        w = expand_conv(n, in, cin, rowmap, rows);
         b = calloc(rows, sizeof *b);
         if (!w || !b) {
             st = mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan: weights of '%s'", n->name);
@@ -745,7 +824,7 @@ static mcl_status step_conv(mcl_plan *p, int node, pstep **made)
         }
         for (uint32_t r = 0; r < rows; r++)
             b[r] = rowmap[r] >= 0 ? n->b[rowmap[r]] : 0.0f;
-        d.in_channels = si->P;
+        d.in_channels = cin;
         d.out_channels = rows;
         d.groups = 1;
         d.variant = is_pw(n) ? MCL_CONV_POINTWISE : MCL_CONV_DIRECT;
@@ -1137,6 +1216,8 @@ static mcl_status finish_steps(mcl_plan *p)
     for (size_t i = 0; i < p->n_steps; i++) {
         pstep *s = &p->steps[i];
         mcl_status st;
+        if (s->npass && (st = block_table(p, s)) != MCL_STATUS_OK)
+            return st;
         if (!s->op) { /* a slot gather */
             if ((st = mcl_slot_gather_create(p->ctx, s->psrc, s->pdst, s->npass, &s->op)) != MCL_STATUS_OK)
                 return st;
@@ -1158,6 +1239,8 @@ static mcl_status finish_steps(mcl_plan *p)
         int two = s->op->vt->max_in == 2 && res; /* add: two data inputs */
         if (s->node >= 0 && p->nodes[s->node].kind == MCL_NODE_SOFTMAX)
             ishape[0].c = p->vals[p->nodes[s->node].in[0]].shape.c;
+        if (s->in_c)
+            ishape[0].c = s->in_c;
         if ((st = mcl_op_reshape(s->op, two ? 2 : 1, ishape, &oshape)) != MCL_STATUS_OK)
             return st;
         if (s->pw && s->pass_store >= 0)

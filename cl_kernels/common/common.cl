@@ -41,29 +41,39 @@ typedef MCL_CAT(float, CB) floatx;
 /* Copy channel lanes between two blocked tensors of HW pixels, pixels
  * [p0, p1): lane l copies slot src[l] of `in` (-1: writes 0) to slot dst[l]
  * of `out` (-1: skipped). ib / ob: the image's first block in in / out.
+ * A row that fills one destination block is stored as one vector.
  * Used by the slot gather (channel.cl) and pwconv's pass-through. */
 static inline void mcl_copy_lanes(__global const float *in, __global float *out, __global const int *src,
                                   __global const int *dst, int ib, int ob, int HW, int p0, int p1)
 {
     int so[CB], dof[CB];
-    int whole = 1; /* one aligned block to one aligned block, in order: a vector copy */
+    int wdst = 1; /* the lanes fill one destination block, in order */
+    int wsrc = 1; /* ... from one source block, in order: a vector copy */
 #pragma unroll
     for (int l = 0; l < CB; l++) {
         const int s = src[l], d = dst[l];
         so[l] = s < 0 ? -1 : (ib + s / CB) * HW * CB + s % CB;
         dof[l] = d < 0 ? -1 : (ob + d / CB) * HW * CB + d % CB;
-        whole = whole && s >= 0 && d >= 0 && s - l == src[0] && d - l == dst[0] && src[0] % CB == 0 &&
-                dst[0] % CB == 0;
+        wdst = wdst && d >= 0 && d - l == dst[0] && dst[0] % CB == 0;
+        wsrc = wsrc && s >= 0 && s - l == src[0] && src[0] % CB == 0;
     }
-    if (whole) {
+    if (wdst && wsrc) {
         for (int p = p0; p < p1; p++)
             vstorex(vloadx(0, in + so[0] + p * CB), 0, out + dof[0] + p * CB);
-        return;
-    }
-    for (int p = p0; p < p1; p++) {
+    } else if (wdst) {
+        for (int p = p0; p < p1; p++) {
+            float v[CB];
 #pragma unroll
-        for (int l = 0; l < CB; l++)
-            if (dof[l] >= 0)
-                out[dof[l] + p * CB] = so[l] < 0 ? 0.0f : in[so[l] + p * CB];
+            for (int l = 0; l < CB; l++)
+                v[l] = so[l] < 0 ? 0.0f : in[max(so[l], 0) + p * CB];
+            vstorex(vloadx(0, v), 0, out + dof[0] + p * CB);
+        }
+    } else {
+        for (int p = p0; p < p1; p++) {
+#pragma unroll
+            for (int l = 0; l < CB; l++)
+                if (dof[l] >= 0)
+                    out[dof[l] + p * CB] = so[l] < 0 ? 0.0f : in[max(so[l], 0) + p * CB];
+        }
     }
 }

@@ -1,0 +1,191 @@
+/* dwpw.cl — depthwise KHxKW (stride SH x SW) fused with the pointwise 1x1
+ * that follows it, on the blocked layout; the depthwise result never goes
+ * to global memory:
+ *
+ *   in:   [N][ICB][H][W][CB]    wdw: [ICB][KH][KW][CB]   bdw: [ICB*CB]
+ *   wpw:  [OB][ICB*CB][CB]      bpw: [OB*CB]
+ *   res, out: [N][OB][OH][OW][CB]
+ *   y = ACT2(pw(ACT1(dw(in) + bdw)) + bpw (+ res))
+ *
+ * A work-item owns TILE_W output pixels of one output row and OPB output
+ * blocks (dim 1 splits the OB output blocks in groups of OPB). The
+ * depthwise of its pixels is computed once per work-item, i.e. once per
+ * output-block group over the whole launch: ceil(OB / OPB) times in all —
+ * the price of not sharing it through memory. Two orders:
+ *
+ *   INTERLEAVE 0: the depthwise of all ICB input blocks into a private
+ *     buffer [ICB][TILE_W][CB] (so ICB is a compile-time constant), then
+ *     the pointwise over the group in register tiles of TILE_C blocks x
+ *     TILE_W pixels (pwconv.cl's outer products, the scalar broadcast read
+ *     from the buffer), so the depthwise and the pointwise accumulators are
+ *     never live together.
+ *   INTERLEAVE 1 (OPB == TILE_C): per input block, the depthwise of the
+ *     TILE_W pixels into a [TILE_W][CB] buffer, then at once that block's
+ *     outer products; the TILE_C x TILE_W accumulators stay live across the
+ *     depthwise.
+ *
+ * Padding lanes: the packed weights and biases of lanes >= C are zero, so
+ * ACT1(0) = 0 enters the pointwise and padded output lanes are ACT2(0) = 0.
+ *
+ * Tunables: TILE_W, TILE_C, OPB (a multiple of TILE_C), INTERLEAVE.
+ * Shape constants: KH, KW, SH, SW, ICB. Switches: ACT1, ACT2 (0 none,
+ * 1 relu, 2 relu6), HAS_RES, CB. */
+#ifndef TILE_W
+#error "TILE_W must be defined"
+#endif
+#ifndef TILE_C
+#error "TILE_C must be defined"
+#endif
+#ifndef OPB
+#error "OPB must be defined"
+#endif
+#if OPB % TILE_C != 0
+#error "OPB must be a multiple of TILE_C"
+#endif
+#ifndef INTERLEAVE
+#error "INTERLEAVE must be defined"
+#endif
+#if INTERLEAVE && OPB != TILE_C
+#error "INTERLEAVE 1 needs OPB == TILE_C"
+#endif
+#if !defined(KH) || !defined(KW) || !defined(SH) || !defined(SW)
+#error "KH, KW, SH, SW must be defined"
+#endif
+#ifndef ICB
+#error "ICB (input channel blocks) must be defined"
+#endif
+#if !defined(ACT1) || !defined(ACT2)
+#error "ACT1 and ACT2 must be defined"
+#endif
+#ifndef HAS_RES
+#error "HAS_RES must be defined"
+#endif
+
+#define MCL_ACT_(a, x) ((a) == 1 ? fmax((x), 0.0f) : (a) == 2 ? clamp((x), 0.0f, 6.0f) : (x))
+#if ACT1 < 0 || ACT1 > 2 || ACT2 < 0 || ACT2 > 2
+#error "ACT1 and ACT2 must be 0 (none), 1 (relu) or 2 (relu6)"
+#endif
+
+#define RW ((TILE_W - 1) * SW + KW) /* input columns a tile reads */
+
+/* Depthwise of one input block for the TILE_W pixels of an output-row tile:
+ * dst[t * CB + l] = ACT1(dw + bias), lane l of pixel t. */
+static inline void dwpw_depthwise(__global const float *ip, __global const float *wp, floatx b, int iy0, int ix0,
+                                  int H, int W, float *dst)
+{
+    floatx acc[TILE_W];
+#pragma unroll
+    for (int t = 0; t < TILE_W; t++)
+        acc[t] = b;
+#pragma unroll
+    for (int ky = 0; ky < KH; ky++) {
+        const int iy = iy0 + ky;
+        if (iy < 0 || iy >= H)
+            continue;
+        floatx row[RW];
+#pragma unroll
+        for (int r = 0; r < RW; r++) {
+            const int ix = ix0 + r;
+            const floatx v = vloadx(0, ip + (iy * W + clamp(ix, 0, W - 1)) * CB);
+            row[r] = (ix >= 0 && ix < W) ? v : (floatx)(0.0f);
+        }
+#pragma unroll
+        for (int kx = 0; kx < KW; kx++) {
+            const floatx w = vloadx(ky * KW + kx, wp);
+#pragma unroll
+            for (int t = 0; t < TILE_W; t++)
+                acc[t] = fma(row[t * SW + kx], w, acc[t]);
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < TILE_W; t++)
+        vstorex(MCL_ACT_(ACT1, acc[t]), t, dst);
+}
+
+/* One input block's outer products: src [TILE_W][CB] (depthwise result),
+ * wp: the block's [CB][CB] weights of output block ob0, WSTRIDE apart
+ * between output blocks (clamped to the last real block past OB). */
+#define WSTRIDE (ICB * CB * CB)
+#define DWPW_OUTER(src)                                                        \
+    _Pragma("unroll") for (int l = 0; l < CB; l++)                             \
+    {                                                                          \
+        floatx w[TILE_C];                                                      \
+        _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                     \
+            w[c] = vloadx(l, wp + min(c, OB - 1 - ob0) * WSTRIDE);             \
+        _Pragma("unroll") for (int t = 0; t < TILE_W; t++)                     \
+        {                                                                      \
+            const floatx a = (floatx)((src)[t * CB + l]);                      \
+            _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                 \
+                acc[c][t] = fma(a, w[c], acc[c][t]);                           \
+        }                                                                      \
+    }
+
+#define DWPW_INIT                                                              \
+    _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                         \
+    {                                                                          \
+        const floatx b = vloadx(min(ob0 + c, OB - 1), bpw);                    \
+        _Pragma("unroll") for (int t = 0; t < TILE_W; t++) acc[c][t] = b;      \
+    }
+
+/* Store the tile's blocks below obe and pixels below OW. */
+#define DWPW_STORE(obe)                                                        \
+    _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                         \
+    {                                                                          \
+        _Pragma("unroll") for (int t = 0; t < TILE_W; t++)                     \
+        {                                                                      \
+            if (ob0 + c < (obe) && ox0 + t < OW) {                             \
+                const int o = (((n * OB + ob0 + c) * OH + oy) * OW + ox0 + t) * CB; \
+                floatx v = acc[c][t];                                          \
+                if (HAS_RES)                                                   \
+                    v += vloadx(0, res + o);                                   \
+                vstorex(MCL_ACT_(ACT2, v), 0, out + o);                        \
+            }                                                                  \
+        }                                                                      \
+    }
+
+__kernel void dwpw(__global const float *restrict in, __global const float *restrict wdw,
+                   __global const float *restrict bdw, __global const float *restrict wpw,
+                   __global const float *restrict bpw, __global const float *restrict res,
+                   __global float *restrict out, int H, int W, int OH, int OW, int PT, int PL, int OB)
+{
+    /* dim 0: (output row, tile of the row) flattened; dim 1: output-block
+     * group; dim 2: image */
+    const int OWT = (OW + TILE_W - 1) / TILE_W;
+    const int g = get_global_id(0);
+    const int obg = get_global_id(1) * OPB;
+    if (g >= OH * OWT || obg >= OB)
+        return;
+    const int oy = g / OWT, ox0 = (g % OWT) * TILE_W;
+    const int n = get_global_id(2);
+    __global const float *ip = in + n * ICB * H * W * CB;
+    const int iy0 = oy * SH - PT, ix0 = ox0 * SW - PL;
+    floatx acc[TILE_C][TILE_W];
+
+#if INTERLEAVE
+    const int ob0 = obg;
+    float d[TILE_W * CB];
+    __global const float *wp = wpw + ob0 * WSTRIDE;
+    DWPW_INIT
+    for (int k = 0; k < ICB; k++) {
+        dwpw_depthwise(ip + k * H * W * CB, wdw + k * KH * KW * CB, vloadx(k, bdw), iy0, ix0, H, W, d);
+        DWPW_OUTER(d)
+        wp += CB * CB;
+    }
+    DWPW_STORE(OB)
+#else
+    float d[ICB * TILE_W * CB];
+    for (int k = 0; k < ICB; k++)
+        dwpw_depthwise(ip + k * H * W * CB, wdw + k * KH * KW * CB, vloadx(k, bdw), iy0, ix0, H, W,
+                       d + k * TILE_W * CB);
+    const int obe = min(obg + OPB, OB);
+    for (int ob0 = obg; ob0 < obe; ob0 += TILE_C) {
+        __global const float *wp = wpw + ob0 * WSTRIDE;
+        DWPW_INIT
+        for (int k = 0; k < ICB; k++) {
+            DWPW_OUTER(d + k * TILE_W * CB)
+            wp += CB * CB;
+        }
+        DWPW_STORE(obe)
+    }
+#endif
+}
