@@ -63,6 +63,7 @@ typedef struct pstep {
     mcl_conv_ext *ext; /* a 1x1 conv's output extension, until its op is final */
     int pw;            /* a 1x1 conv (may carry pass rows) */
     uint32_t in_c;     /* channels the op is reshaped with (0: the input storage's P) */
+    double flops;      /* of the graph node (logical channels); 0: the op's own count */
     /* pass / gather table under construction */
     int32_t *psrc, *pdst;
     uint32_t npass, cap;
@@ -711,6 +712,8 @@ static mcl_status step_conv(mcl_plan *p, int node, pstep **made)
     *made = s;
     s->in_store = in->storage;
     s->out_store = out->storage;
+    s->flops = 2.0 * out->shape.n * out->shape.c * out->shape.h * out->shape.w * (n->conv.in_channels / n->conv.groups) *
+               n->conv.kernel_h * n->conv.kernel_w;
     if (n->conv.residual) {
         const pval *r = &p->vals[n->in[1]];
         if (p->stores[r->storage].P != so->P || memcmp(r->slot, out->slot, C * sizeof *r->slot))
@@ -1461,7 +1464,7 @@ mcl_status mcl_plan_step(const mcl_plan *cp, size_t i, mcl_step_info *info)
     info->fused = s->fused;
     info->in = p->stores[s->in_store].shape;
     info->out = s->op->out_shape;
-    info->flops = mcl_op_flops(s->op);
+    info->flops = s->flops > 0 ? s->flops : mcl_op_flops(s->op);
     info->bytes = mcl_op_bytes(s->op);
     info->time_ms = s->time_ms;
     info->start_ns = s->t0;
