@@ -765,10 +765,12 @@ static mcl_status step_conv(mcl_plan *p, int node, pstep **made)
                 continue;
             if (out->alias != AL_NONE && (mcl_value)v == out->parent)
                 continue;
-            int related = 0;
-            for (mcl_value a = n->out[0]; p->vals[a].alias != AL_NONE && p->vals[a].alias != AL_SPLIT;
-                 a = p->vals[a].parent)
+            int related = 0; /* v is this value's parent, grand-parent, ... up to the root */
+            for (mcl_value a = n->out[0];; a = p->vals[a].parent) {
                 related |= a == (mcl_value)v;
+                if (p->vals[a].alias == AL_NONE || p->vals[a].alias == AL_SPLIT)
+                    break;
+            }
             if (related)
                 continue;
             for (uint32_t c = 0; c < o->shape.c && exclusive; c++)
