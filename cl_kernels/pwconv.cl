@@ -128,6 +128,14 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
         const int ob = ob0 + c;
         if (ob >= OB)
             break;
+#if SCATTER
+        int so[CB]; /* each lane's offset in out for pixel 0, -1: dropped */
+#pragma unroll
+        for (int l = 0; l < CB; l++) {
+            const int sl = oslot[ob * CB + l];
+            so[l] = sl < 0 ? -1 : (n * ONB + sl / CB) * HW * CB + sl % CB;
+        }
+#endif
 #pragma unroll
         for (int t = 0; t < TILE_W; t++) {
             const int p = p0 + t;
@@ -138,10 +146,9 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
             vstorex(acc[c][t], 0, v);
 #pragma unroll
             for (int l = 0; l < CB; l++) {
-                const int sl = oslot[ob * CB + l];
-                if (sl < 0)
+                if (so[l] < 0)
                     continue;
-                const int o = ((n * ONB + sl / CB) * HW + p) * CB + sl % CB;
+                const int o = so[l] + p * CB;
 #if HAS_RES
                 v[l] += res[o];
 #endif
