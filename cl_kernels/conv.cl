@@ -9,8 +9,12 @@
  *   bias: [OB*CB];  res, out: [N][OB][OH][OW][CB]
  *   y = ACTIVATE(conv + bias (+ res))
  *
+ * IN_NCHW: the input is plain NCHW ([N][IC][H][W]: a network's image, read
+ * where it was uploaded, without a layout kernel and without reading 16
+ * lanes per pixel for 3 channels).
+ *
  * Tunables: TILE_W. Shape constants: KH, KW, SH, SW, DH, DW.
- * Switches: HAS_RES, ACT, CB. */
+ * Switches: HAS_RES, ACT, CB, IN_NCHW. */
 #ifndef TILE_W
 #error "TILE_W must be defined"
 #endif
@@ -22,6 +26,9 @@
 #endif
 #ifndef ACT
 #error "ACT must be defined"
+#endif
+#ifndef IN_NCHW
+#error "IN_NCHW must be defined"
 #endif
 
 #define RW ((TILE_W - 1) * SW + (KW - 1) * DW + 1)
@@ -49,7 +56,13 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
     const int ix0 = ox0 * SW - PL;
     const int s = start[ob];
     for (int k = 0; k < KB; k++) {
+#if IN_NCHW
+        __global const float *ip = in + (n * IC + (s + k) * CB) * H * W; /* lane l: plane l */
+#define IN_AT(y, x, l) ip[((l) * H + (y)) * W + (x)]
+#else
         __global const float *ip = in + (n * ICB + s + k) * H * W * CB;
+#define IN_AT(y, x, l) ip[((y) * W + (x)) * CB + (l)]
+#endif
         __global const float *wp = wt + (ob * KB + k) * CB * KH * KW * CB;
         /* lanes past the real input channels are zero: skip them */
         const int lanes = min(CB, IC - (s + k) * CB);
@@ -63,7 +76,7 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
 #pragma unroll
                 for (int r = 0; r < RW; r++) {
                     const int ix = ix0 + r;
-                    const float v = ip[(iy * W + clamp(ix, 0, W - 1)) * CB + l];
+                    const float v = IN_AT(iy, clamp(ix, 0, W - 1), l);
                     row[r] = (ix >= 0 && ix < W) ? v : 0.0f;
                 }
 #pragma unroll
@@ -77,6 +90,7 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
         }
     }
 
+#undef IN_AT
 #pragma unroll
     for (int t = 0; t < TILE_W; t++) {
         const int ox = ox0 + t;

@@ -27,6 +27,18 @@
  * Padding lanes: the packed weights and biases of lanes >= C are zero, so
  * ACT1(0) = 0 enters the pointwise and padded output lanes are ACT2(0) = 0.
  *
+ * Padding PT / PL is a kernel argument (any; the networks use K/2).
+ *
+ * Measured on POCL, CPU, CB 16 (bench/bench_dwpw.c, MobileNet V1/V2,
+ * MnasNet, ShuffleNet V2 pairs): INTERLEAVE 0 with TILE_W 7, TILE_C 2 and
+ * OPB = OB (the depthwise computed once) wins most pairs, OPB = OB/2..OB/4
+ * on 7x7 planes (both cores busy), TILE_W 8, TILE_C 1 for 16-channel
+ * outputs. Recomputing the depthwise per register tile (OPB == TILE_C <
+ * OB, either order) was ~1.5-1.8x slower (median over the pairs). Against the two library ops the fused
+ * kernel was faster on nearly every pair: ~1.05-1.1x where the pointwise
+ * dominates (wide outputs), 1.3-1.9x for the narrow projections. The
+ * library does not use this kernel yet.
+ *
  * Tunables: TILE_W, TILE_C, OPB (a multiple of TILE_C), INTERLEAVE.
  * Shape constants: KH, KW, SH, SW, ICB. Switches: ACT1, ACT2 (0 none,
  * 1 relu, 2 relu6), HAS_RES, CB. */
@@ -134,7 +146,7 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
         _Pragma("unroll") for (int t = 0; t < TILE_W; t++)                     \
         {                                                                      \
             if (ob0 + c < (obe) && ox0 + t < OW) {                             \
-                const int o = (((n * OB + ob0 + c) * OH + oy) * OW + ox0 + t) * CB; \
+                const int o = (((n * OB + ob0 + c) * OH + oy) * OW + ox0 + t) * CB;\
                 floatx v = acc[c][t];                                          \
                 if (HAS_RES)                                                   \
                     v += vloadx(0, res + o);                                   \

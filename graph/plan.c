@@ -46,6 +46,7 @@ typedef struct pstore {
     mcl_shape shape;
     int first, last; /* steps */
     int dedicated;   /* graph input: never shared */
+    int nchw;        /* plain NCHW (an image read only by KxK convs), P = C */
     int writers;     /* steps writing it */
     uint8_t *covered;
     size_t buffer;
@@ -547,9 +548,28 @@ static mcl_status place_all(mcl_plan *p)
 {
     mcl_status st;
     for (size_t i = 0; i < p->n_inputs; i++) {
-        if ((st = place_root(p, p->inputs[i])) != MCL_STATUS_OK)
+        mcl_value v = p->inputs[i];
+        /* an input only KxK convs read stays NCHW: they read it as uploaded */
+        int nchw = !p->vals[v].is_output;
+        for (size_t k = 0; k < p->n_nodes && nchw; k++) {
+            const mcl_gnode *n = &p->nodes[k];
+            for (size_t j = 0; j < n->n_in; j++)
+                if (n->in[j] == v)
+                    nchw &= j == 0 && n->kind == MCL_NODE_CONV2D && !is_pw(n) && !is_dw(n);
+        }
+        pval *x = &p->vals[v];
+        if (nchw) {
+            if (!(x->slot = malloc(x->shape.c * sizeof *x->slot)))
+                return mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan slots");
+            for (uint32_t c = 0; c < x->shape.c; c++)
+                x->slot[c] = (int32_t)c;
+            if ((st = new_store(p, &x->shape, x->shape.c, &x->storage)) != MCL_STATUS_OK)
+                return st;
+            p->stores[x->storage].nchw = 1;
+        } else if ((st = place_root(p, v)) != MCL_STATUS_OK) {
             return st;
-        p->stores[p->vals[p->inputs[i]].storage].dedicated = 1;
+        }
+        p->stores[x->storage].dedicated = 1;
     }
     for (size_t i = 0; i < p->n_nodes; i++) {
         const mcl_gnode *n = &p->nodes[i];
@@ -814,7 +834,9 @@ static mcl_status step_conv(mcl_plan *p, int node, pstep **made)
         /* a KxK conv loops over input lanes: stop at the last slot with
          * data when that keeps the block count (3-channel images: 3 of 16) */
         uint32_t cin = si->P;
-        if (!is_pw(n)) {
+        if (si->nchw) {
+            cin = s->in_c = si->P;
+        } else if (!is_pw(n)) {
             uint32_t top = 0;
             for (uint32_t c = 0; c < in->shape.c; c++)
                 top = (uint32_t)in->slot[c] + 1 > top ? (uint32_t)in->slot[c] + 1 : top;
@@ -839,6 +861,8 @@ static mcl_status step_conv(mcl_plan *p, int node, pstep **made)
         }
     }
     if ((st = mcl_conv2d_create(p->ctx, &d, w, b, &s->op)) != MCL_STATUS_OK)
+        goto done;
+    if (si->nchw && (st = mcl_conv2d_set_nchw_input(s->op)) != MCL_STATUS_OK)
         goto done;
     if (d.variant == MCL_CONV_POINTWISE) {
         /* the pass table is filled later: keep the ext until steps are final */
@@ -1202,7 +1226,8 @@ static mcl_status plan_memory(mcl_plan *p)
         peak += p->buf_bytes[b];
     }
     for (size_t k = 0; k < p->n_stores; k++) {
-        mcl_status st = mcl_tensor_wrap(p->ctx, p->buffers[p->stores[k].buffer], &p->stores[k].shape, &p->stores[k].t);
+        mcl_status st = mcl_tensor_wrap(p->ctx, p->buffers[p->stores[k].buffer], &p->stores[k].shape,
+                                        p->stores[k].nchw ? MCL_LAYOUT_NCHW : MCL_LAYOUT_BLOCKED, &p->stores[k].t);
         if (st != MCL_STATUS_OK)
             return st;
     }
@@ -1372,12 +1397,15 @@ mcl_status mcl_plan_create(mcl_context *ctx, const mcl_graph *g, const mcl_plan_
         goto error;
     for (size_t i = 0; i < p->n_inputs; i++) {
         const pval *x = &p->vals[p->inputs[i]];
-        if ((st = mcl_tensor_wrap(ctx, p->stores[x->storage].t->buf, &x->shape, &p->in_io[i])) != MCL_STATUS_OK)
+        if ((st = mcl_tensor_wrap(ctx, p->stores[x->storage].t->buf, &x->shape,
+                                  p->stores[x->storage].nchw ? MCL_LAYOUT_NCHW : MCL_LAYOUT_BLOCKED, &p->in_io[i])) !=
+            MCL_STATUS_OK)
             goto error;
     }
     for (size_t o = 0; o < p->n_outputs; o++) {
         const pval *x = &p->vals[p->outputs[o]];
-        if ((st = mcl_tensor_wrap(ctx, p->stores[p->out_store[o]].t->buf, &x->shape, &p->out_io[o])) != MCL_STATUS_OK)
+        if ((st = mcl_tensor_wrap(ctx, p->stores[p->out_store[o]].t->buf, &x->shape, MCL_LAYOUT_BLOCKED,
+                                  &p->out_io[o])) != MCL_STATUS_OK)
             goto error;
     }
     if ((st = mcl_graph_stats(g, &p->stats.macs, &p->stats.params)) != MCL_STATUS_OK)
@@ -1488,3 +1516,5 @@ mcl_status mcl_plan_storage(const mcl_plan *p, size_t i, mcl_storage_info *info)
 }
 
 uint64_t mcl_plan_buffer_bytes(const mcl_plan *p, size_t b) { return p && b < p->n_buffers ? p->buf_bytes[b] : 0; }
+
+mcl_op *mcl_plan_step_op(const mcl_plan *p, size_t i) { return p && i < p->n_steps ? p->steps[i].op : NULL; }

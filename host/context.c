@@ -260,6 +260,10 @@ mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **out)
     }
     mcl_log(ctx, MCL_LOG_INFO, "device %u: %s (%s), block %u", ctx->info.device_index, ctx->info.name,
             ctx->info.platform_name, ctx->block);
+    /* tuning database: problems are logged and leave the defaults in use */
+    const char *db = opt->tuning_db ? opt->tuning_db : getenv("MOBICL_TUNING_DB");
+    if (db && *db)
+        mcl_tunedb_attach(ctx, db);
     *out = ctx;
     return MCL_STATUS_OK;
 error:
@@ -281,6 +285,7 @@ void mcl_context_destroy(mcl_context *ctx)
     free(ctx->cache_dir);
     free(ctx->kernel_dir);
     free(ctx->build_log);
+    mcl_tunedb_free(ctx->tunedb);
     free(ctx);
 }
 

@@ -16,6 +16,7 @@
 #endif
 
 typedef struct mcl_program_entry mcl_program_entry;
+typedef struct mcl_tunedb mcl_tunedb;
 
 struct mcl_context {
     const mcl_cl_api *cl;
@@ -35,6 +36,7 @@ struct mcl_context {
     char *build_log;
     mcl_program_entry *programs; /* in-memory program cache, a list */
     mcl_cache_stats stats;
+    mcl_tunedb *tunedb; /* tuning database in use (NULL: none) */
 };
 
 /* ---- errors (status.c) ---- */
@@ -106,12 +108,16 @@ typedef struct mcl_op_vtable {
     mcl_status (*setup)(mcl_op *op);
     /* optional: extra tensors setup takes beyond the data inputs (residual) */
     size_t (*setup_extra)(const mcl_op *op);
+    /* optional (ops with tunables): the tuning key for these shapes, see
+     * mcl_op_tune_key; called by mcl_op_tunables during reshape */
+    void (*tune_key)(const mcl_op *op, const mcl_shape *in, const mcl_shape *out, char *buf, size_t n);
     /* optional: custom enqueue (default: one NDRange) */
     mcl_status (*run)(mcl_op *op, cl_event *ev);
     void (*destroy)(mcl_op *op);
 } mcl_op_vtable;
 
 enum { MCL_OP_CREATED = 0, MCL_OP_RESHAPED = 1, MCL_OP_READY = 2 };
+enum { MCL_TUN_SRC_NONE = 0, MCL_TUN_SRC_DEFAULT, MCL_TUN_SRC_USER, MCL_TUN_SRC_DB, MCL_TUN_SRC_DB_NEAR };
 
 struct mcl_op {
     mcl_context *ctx;
@@ -122,6 +128,7 @@ struct mcl_op {
     mcl_tunables tun;      /* in use after reshape */
     mcl_tunables tun_user; /* set by mcl_op_set_tunables */
     int tun_user_set;
+    int tun_src;           /* MCL_TUN_SRC_*: where reshape took op->tun from */
     const char *kname;
     cl_kernel kernel;
     cl_uint dims;
@@ -152,8 +159,14 @@ void mcl_op_set_range(mcl_op *op, cl_uint dims, size_t g0, size_t g1, size_t g2,
 /* Default work-group size along dim 0: explicit and small on CPUs (a
  * driver-chosen one can put the whole grid in one group, on one core). */
 static inline uint32_t mcl_default_wg(const mcl_context *ctx) { return ctx->info.is_gpu ? 0u : 8u; }
-/* Resolve tunables: user's (validated against the space) or `def`. */
-mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def);
+/* Resolve tunables for reshape to in -> out: the user's (validated against
+ * the space), else the context's tuning database entry for the op's key
+ * (validated at load), else `def`. */
+mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def, const mcl_shape *in,
+                           const mcl_shape *out);
+/* 1 if t (every field explicit, wg 0 allowed) lies in family f's space and
+ * within the device's work-group limits; else 0 and a reason in why. */
+int mcl_tunables_fit(const mcl_context *ctx, mcl_family f, const mcl_tunables *t, char *why, size_t n);
 /* The default run: one NDRange of op->kernel with the reshape's sizes. */
 mcl_status mcl_op_enqueue(mcl_op *op, cl_event *ev);
 mcl_status mcl_enqueue(mcl_context *ctx, cl_kernel k, cl_uint dims, const size_t *gws,
@@ -166,7 +179,8 @@ mcl_status mcl_enqueue(mcl_context *ctx, cl_kernel k, cl_uint dims, const size_t
 mcl_status mcl_op_bind(mcl_op *op, mcl_tensor *in0, mcl_tensor *in1, mcl_tensor *out);
 /* A tensor over an existing buffer (retained), e.g. one the memory planner
  * shares between tensors. */
-mcl_status mcl_tensor_wrap(mcl_context *ctx, cl_mem buf, const mcl_shape *shape, mcl_tensor **out);
+mcl_status mcl_tensor_wrap(mcl_context *ctx, cl_mem buf, const mcl_shape *shape, mcl_layout layout,
+                           mcl_tensor **out);
 /* Pool: fused activation, and the output as blocks [ooff, ooff + own) of
  * a tensor with onb blocks per image (onb 0: a tensor of its own). */
 mcl_status mcl_pool2d_set_ext(mcl_op *op, mcl_activation act, uint32_t onb, uint32_t ooff);
@@ -183,9 +197,40 @@ typedef struct mcl_conv_ext {
 } mcl_conv_ext;
 mcl_status mcl_conv2d_set_ext(mcl_op *op, const mcl_conv_ext *e);
 mcl_status mcl_conv2d_bind_pass(mcl_op *op, mcl_tensor *pin);
+/* Direct conv: the input tensor is plain NCHW (before reshape). */
+mcl_status mcl_conv2d_set_nchw_input(mcl_op *op);
 /* Slot gather (channel.cl): nblk table blocks of src/dst slots. */
 mcl_status mcl_slot_gather_create(mcl_context *ctx, const int32_t *src, const int32_t *dst, uint32_t nblk,
                                   mcl_op **op);
+
+/* ---- tuning database (tunedb.c) ---- */
+
+typedef struct mcl_tune_entry {
+    char *key;
+    mcl_tunables t;
+    double ms, default_ms;
+} mcl_tune_entry;
+
+struct mcl_tunedb {
+    char name[128], driver[128]; /* device name and driver version */
+    uint32_t compute_units;
+    mcl_tune_entry *e;
+    size_t n, cap;
+};
+
+/* Parse a database file's text (strict, bounds-checked). On failure returns
+ * a status and a reason ("line 3: ...") in why; *db is NULL. */
+mcl_status mcl_tunedb_parse(const char *text, size_t len, mcl_tunedb **db, char *why, size_t wn);
+void mcl_tunedb_free(mcl_tunedb *db);
+/* Load `path` for ctx (context creation): a problem is logged once
+ * (MCL_LOG_WARN) and leaves ctx->tunedb NULL; entries that do not fit the
+ * device are dropped, reported in one message. */
+void mcl_tunedb_attach(mcl_context *ctx, const char *path);
+/* The entry for key: exact, else the nearest shape of its class (the same
+ * key but "hw=", pixel counts within a factor of 4; *near = 1); or NULL. */
+const mcl_tune_entry *mcl_tunedb_lookup(const mcl_tunedb *db, const char *key, int *near);
+/* The family a key names (its first word); -1 if none. */
+int mcl_tune_key_family(const char *key);
 
 /* Shared validation helpers. */
 mcl_status mcl_check_activation(mcl_activation a);

@@ -40,28 +40,82 @@ static int in_list(const uint32_t *l, uint32_t v)
     return 0;
 }
 
-mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def)
+int mcl_tunables_fit(const mcl_context *ctx, mcl_family f, const mcl_tunables *t, char *why, size_t n)
+{
+    const mcl_space *s = &k_spaces[f];
+    if (!in_list(s->tile_w, t->tile_w) || !in_list(s->tile_c, t->tile_c) || (t->wg && !in_list(s->wg, t->wg))) {
+        snprintf(why, n, "tunables tile_w=%u tile_c=%u wg=%u are outside the %s space", t->tile_w, t->tile_c, t->wg,
+                 s->family);
+        return 0;
+    }
+    size_t lim = ctx->info.max_work_group_size, item = ctx->info.max_work_item_sizes[0];
+    if (item && item < lim)
+        lim = item;
+    if (t->wg > lim) {
+        snprintf(why, n, "work-group size %u exceeds the device limit %zu", t->wg, lim);
+        return 0;
+    }
+    return 1;
+}
+
+mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def, const mcl_shape *in,
+                           const mcl_shape *out)
 {
     op->family = fam;
     op->has_family = 1;
     if (!op->tun_user_set) {
         op->tun = *def;
+        op->tun_src = MCL_TUN_SRC_DEFAULT;
+        if (op->ctx->tunedb && op->vt->tune_key) {
+            /* entries were checked against the space and the device at load */
+            char key[MCL_TUNE_KEY_MAX];
+            int near = 0;
+            op->vt->tune_key(op, in, out, key, sizeof key);
+            const mcl_tune_entry *e = mcl_tunedb_lookup(op->ctx->tunedb, key, &near);
+            if (e) {
+                op->tun = e->t;
+                op->tun_src = near ? MCL_TUN_SRC_DB_NEAR : MCL_TUN_SRC_DB;
+            }
+        }
         return MCL_STATUS_OK;
     }
-    const mcl_space *s = &k_spaces[fam];
     mcl_tunables t = op->tun_user; /* 0 in tile_w / tile_c: that field's default */
     if (!t.tile_w)
         t.tile_w = def->tile_w;
     if (!t.tile_c)
         t.tile_c = def->tile_c;
-    if (!in_list(s->tile_w, t.tile_w) || !in_list(s->tile_c, t.tile_c) || (t.wg && !in_list(s->wg, t.wg)))
-        return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED,
-                        "tunables tile_w=%u tile_c=%u wg=%u are outside the %s space", t.tile_w, t.tile_c, t.wg,
-                        s->family);
-    if (t.wg >  op->ctx->info.max_work_group_size)
-        return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED, "work-group size %u exceeds the device limit %zu", t.wg,
-                        op->ctx->info.max_work_group_size);
+    char why[160];
+    if (!mcl_tunables_fit(op->ctx, fam, &t, why, sizeof why))
+        return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED, "%s", why);
     op->tun = t;
+    op->tun_src = MCL_TUN_SRC_USER;
+    return MCL_STATUS_OK;
+}
+
+const char *mcl_op_tunables_source(const mcl_op *op)
+{
+    static const char *const names[] = {"", "default", "user", "db", "db-near"};
+    return op && op->state >= MCL_OP_RESHAPED && op->has_family ? names[op->tun_src] : "";
+}
+
+mcl_status mcl_op_tune_key(const mcl_op *op, char *buf, size_t n)
+{
+    mcl_clear_error();
+    if (!op || !buf)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "mcl_op_tune_key: %s is NULL", !op ? "op" : "buf");
+    if (n)
+        buf[0] = 0;
+    if (op->state < MCL_OP_RESHAPED)
+        return mcl_fail(op->ctx, MCL_STATUS_INVALID_STATE, "%s: the tuning key is known after reshape", op->vt->kind);
+    if (!op->has_family || !op->vt->tune_key)
+        return mcl_fail(op->ctx, MCL_STATUS_NOT_FOUND, "%s kernel %s has no tunables", op->vt->kind,
+                        op->kname ? op->kname : "?");
+    char key[MCL_TUNE_KEY_MAX];
+    op->vt->tune_key(op, &op->in_shape[0], &op->out_shape, key, sizeof key);
+    if (strlen(key) >= n)
+        return mcl_fail(op->ctx, MCL_STATUS_OVERFLOW, "mcl_op_tune_key: buffer of %zu bytes, the key needs %zu", n,
+                        strlen(key) + 1);
+    memcpy(buf, key, strlen(key) + 1);
     return MCL_STATUS_OK;
 }
 
@@ -216,6 +270,7 @@ mcl_status mcl_op_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl_shap
     }
     op->state = MCL_OP_CREATED;
     op->has_family = 0;
+    op->tun_src = MCL_TUN_SRC_NONE;
     mcl_shape o;
     mcl_status st = op->vt->reshape(op, n_in, in, &o);
     if (st != MCL_STATUS_OK)

@@ -19,6 +19,7 @@ typedef struct conv_impl {
     cl_mem wt, bias, start;
     /* graph-runtime output extensions (pwconv.cl SCATTER / PASS) */
     uint32_t onb, ooff, npass;
+    int in_nchw; /* direct conv reading a plain NCHW input */
     cl_mem oslot, psrc, pdst;
     mcl_tensor *pin;
     /* CLBlast variant: NCHW staging buffers and the two layout kernels */
@@ -295,7 +296,7 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
                 }
             }
         }
-        if ((st = mcl_op_tunables(op, MCL_FAMILY_PWCONV, &def)) != MCL_STATUS_OK)
+        if ((st = mcl_op_tunables(op, MCL_FAMILY_PWCONV, &def, in, out)) != MCL_STATUS_OK)
             return st;
         mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);
         mcl_defs_add(&defs, "TILE_C", op->tun.tile_c);
@@ -315,11 +316,13 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
         int dw = c->variant == MCL_CONV_DEPTHWISE;
         /* POCL: 8-pixel row tiles measured fastest for depthwise at 7..112 */
         mcl_tunables def = {dw ? (out->w >= 6 ? 8 : 4) : (out->w >= 8 ? 4 : 2), 1, mcl_default_wg(ctx)};
-        if ((st = mcl_op_tunables(op, dw ? MCL_FAMILY_DWCONV : MCL_FAMILY_CONV, &def)) != MCL_STATUS_OK)
+        if ((st = mcl_op_tunables(op, dw ? MCL_FAMILY_DWCONV : MCL_FAMILY_CONV, &def, in, out)) != MCL_STATUS_OK)
             return st;
         mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);
         add_shape_defs(&defs, d);
         mcl_defs_add(&defs, "HAS_RES", d->residual != 0);
+        if (!dw)
+            mcl_defs_add(&defs, "IN_NCHW", c->in_nchw);
         op->kname = dw ? "dwconv" : "conv";
         if ((st = mcl_op_kernel(op, op->kname, &defs, op->kname)) != MCL_STATUS_OK)
             return st;
@@ -349,6 +352,25 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     default:
         return mcl_fail(ctx, MCL_STATUS_INVALID_STATE, "conv2d: unresolved variant %d", (int)c->variant);
     }
+}
+
+/* What the kernels' speed depends on (mcl_op_tune_key). */
+static void conv_tune_key(const mcl_op *op, const mcl_shape *in, const mcl_shape *out, char *buf, size_t n)
+{
+    const conv_impl *c = op->impl;
+    const mcl_conv2d_desc *d = &c->d;
+    const uint32_t cb = op->ctx->block;
+    if (c->variant == MCL_CONV_POINTWISE)
+        snprintf(buf, n, "pwconv n=%u in=%u out=%u hw=%ux%u kb=%u grp=%d res=%d scat=%d pass=%u cb=%u", in->n, in->c,
+                 out->c, out->h, out->w, c->kb, c->grouped, d->residual != 0, c->oslot != NULL, c->npass, cb);
+    else if (c->variant == MCL_CONV_DEPTHWISE)
+        snprintf(buf, n, "dwconv n=%u c=%u hw=%ux%u k=%ux%u s=%ux%u d=%ux%u res=%d cb=%u", in->n, out->c, out->h,
+                 out->w, d->kernel_h, d->kernel_w, d->stride_h, d->stride_w, dil(d->dilation_h), dil(d->dilation_w),
+                 d->residual != 0, cb);
+    else
+        snprintf(buf, n, "conv n=%u in=%u out=%u hw=%ux%u k=%ux%u s=%ux%u d=%ux%u kb=%u res=%d nchw=%d cb=%u", in->n,
+                 in->c, out->c, out->h, out->w, d->kernel_h, d->kernel_w, d->stride_h, d->stride_w, dil(d->dilation_h),
+                 dil(d->dilation_w), c->kb, d->residual != 0, c->in_nchw, cb);
 }
 
 static size_t conv_setup_extra(const mcl_op *op)
@@ -495,6 +517,15 @@ mcl_status mcl_conv2d_set_ext(mcl_op *op, const mcl_conv_ext *e)
     return st;
 }
 
+mcl_status mcl_conv2d_set_nchw_input(mcl_op *op)
+{
+    conv_impl *c = op->impl;
+    if (c->variant != MCL_CONV_DIRECT || op->state != MCL_OP_CREATED)
+        return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED, "conv2d: an NCHW input needs the direct variant, before reshape");
+    c->in_nchw = 1;
+    return MCL_STATUS_OK;
+}
+
 mcl_status mcl_conv2d_bind_pass(mcl_op *op, mcl_tensor *pin)
 {
     ((conv_impl *)op->impl)->pin = pin;
@@ -508,6 +539,7 @@ static const mcl_op_vtable k_conv_vt = {
     .reshape = conv_reshape,
     .setup = conv_setup,
     .setup_extra = conv_setup_extra,
+    .tune_key = conv_tune_key,
     .run = conv_run,
     .destroy = conv_destroy,
 };

@@ -92,7 +92,7 @@ static mcl_status pool_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     }
     op->flops = (double)mcl_shape_count(out) * p->d.kernel_h * p->d.kernel_w;
     mcl_tunables def = {out->w >= 4 ? 2 : 1, 1, mcl_default_wg(op->ctx)};
-    if ((st = mcl_op_tunables(op, MCL_FAMILY_POOL, &def)) != MCL_STATUS_OK)
+    if ((st = mcl_op_tunables(op, MCL_FAMILY_POOL, &def, in, out)) != MCL_STATUS_OK)
         return st;
     mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);
     mcl_defs_add(&defs, "KH", p->d.kernel_h);
@@ -129,8 +129,18 @@ static mcl_status pool_setup(mcl_op *op)
     return MCL_STATUS_OK;
 }
 
+/* What the kernel's speed depends on (mcl_op_tune_key). */
+static void pool_tune_key(const mcl_op *op, const mcl_shape *in, const mcl_shape *out, char *buf, size_t n)
+{
+    const pool_impl *p = op->impl;
+    snprintf(buf, n, "pool %s n=%u c=%u hw=%ux%u k=%ux%u s=%ux%u cb=%u", p->d.type == MCL_POOL_AVG ? "avg" : "max",
+             in->n, in->c, out->h, out->w, p->d.kernel_h, p->d.kernel_w, p->d.stride_h, p->d.stride_w,
+             op->ctx->block);
+}
+
 static const mcl_op_vtable k_pool_vt = {
     .kind = "pool2d", .min_in = 1, .max_in = 1, .reshape = pool_reshape, .setup = pool_setup,
+    .tune_key = pool_tune_key,
 };
 
 mcl_status mcl_pool2d_create(mcl_context *ctx, const mcl_pool2d_desc *d, mcl_op **out)

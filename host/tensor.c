@@ -104,7 +104,8 @@ mcl_status mcl_tensor_create(mcl_context *ctx, const mcl_shape *shape, mcl_layou
     return MCL_STATUS_OK;
 }
 
-mcl_status mcl_tensor_wrap(mcl_context *ctx, cl_mem buf, const mcl_shape *shape, mcl_tensor **out)
+mcl_status mcl_tensor_wrap(mcl_context *ctx, cl_mem buf, const mcl_shape *shape, mcl_layout layout,
+                           mcl_tensor **out)
 {
     *out = NULL;
     mcl_status st = mcl_check_shape(ctx, "tensor", shape);
@@ -120,7 +121,7 @@ mcl_status mcl_tensor_wrap(mcl_context *ctx, cl_mem buf, const mcl_shape *shape,
     }
     t->ctx = ctx;
     t->shape = *shape;
-    t->layout = MCL_LAYOUT_BLOCKED;
+    t->layout = layout;
     t->bytes = mcl_tensor_floats(shape, t->layout, ctx->block) * sizeof(float);
     t->buf = buf;
     *out = t;

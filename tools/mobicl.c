@@ -1,8 +1,10 @@
 /* mobicl — command line. `mobicl info` lists the OpenCL platforms and
  * devices with what the kernels care about; `mobicl run` builds, plans and
- * runs a network (tools/run.c). */
+ * runs a network (tools/run.c); `mobicl tune` tunes kernels into a tuning
+ * database (tools/tune.c). */
 #include "mobicl.h"
 #include "run.h"
+#include "tune.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +15,11 @@ static void usage(FILE *f)
     fprintf(f, "usage: mobicl <command>\n"
                "commands:\n"
                "  run       build, plan and run a network: mobicl run --model shufflenet_v2_x1_0 (--help for options)\n"
+               "  tune      tune kernel parameters into a tuning database: mobicl tune --model shufflenet_v2_x1_0 --budget 60s\n"
                "  info      list OpenCL platforms and devices, and the device mobicl picks\n"
                "  version   print the library version\n"
-               "environment: MOBICL_DEVICE=<index|name substring> picks the device\n");
+               "environment: MOBICL_DEVICE=<index|name substring> picks the device;\n"
+               "             MOBICL_TUNING_DB=FILE is the tuning database contexts load\n");
 }
 
 static int cmd_info(void)
@@ -74,6 +78,8 @@ int main(int argc, char **argv)
         return cmd_info();
     if (!strcmp(argv[1], "run"))
         return mcl_cli_run(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "tune"))
+        return mcl_cli_tune(argc - 2, argv + 2);
     if (!strcmp(argv[1], "version")) {
         printf("mobicl %s\n", MCL_VERSION_STRING);
         return 0;

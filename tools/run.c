@@ -10,7 +10,7 @@
 #include <time.h>
 
 typedef struct run_args {
-    const char *model, *input, *output, *trace, *cache_dir, *device;
+    const char *model, *input, *output, *trace, *cache_dir, *device, *tuning_db;
     mcl_zoo_options zoo;
     uint32_t runs, warmup, disable;
     int profile, json;
@@ -56,6 +56,7 @@ static void run_usage(FILE *f)
             "  --output FILE.npy   write the output (logits: N x classes)\n"
             "  --disable LIST      switch passes off: fold_bn,epilogue,views,shuffle,memory (or all)\n"
             "  --cache-dir DIR     on-disk program binary cache\n"
+            "  --tuning-db FILE    tuning database from mobicl tune (else MOBICL_TUNING_DB)\n"
             "  --device SEL        device index or name substring (else MOBICL_DEVICE, else first GPU)\n");
 }
 
@@ -149,6 +150,8 @@ static int parse_args(int argc, char **argv, run_args *a)
             a->cache_dir = v;
         else if (!strcmp(f, "--device"))
             a->device = v;
+        else if (!strcmp(f, "--tuning-db"))
+            a->tuning_db = v;
         else if (!strcmp(f, "--disable"))
             ok = parse_disable(v, &a->disable);
         else {
@@ -216,6 +219,14 @@ static void write_trace(FILE *f, const mcl_plan *plan)
     fprintf(f, "\n]}\n");
 }
 
+/* Bad tuning databases and the like are reported through the log (warnings only). */
+static void run_log(void *user, mcl_log_level level, const char *msg)
+{
+    (void)user;
+    if (level == MCL_LOG_WARN)
+        fprintf(stderr, "mobicl run: warning: %s\n", msg);
+}
+
 static int fail(const char *what)
 {
     fprintf(stderr, "mobicl run: %s: %s\n", what, mcl_last_error());
@@ -272,6 +283,9 @@ int mcl_cli_run(int argc, char **argv)
     co.profiling = a.profile || a.trace;
     co.cache_dir = a.cache_dir;
     co.device = a.device;
+    co.tuning_db = a.tuning_db;
+    co.log = run_log;
+    co.log_level = MCL_LOG_WARN;
     mcl_plan_options po = {a.disable};
     /* start-up: context + plan (program builds) + first run; with a cache
      * directory twice, the second time from the cache filled by the first */
@@ -423,10 +437,11 @@ int mcl_cli_run(int argc, char **argv)
             for (size_t i = 0; i < nsteps; i++) {
                 mcl_step_info s;
                 mcl_plan_step(plan, i, &s);
-                printf("%s{\"name\":\"%s\",\"op\":\"%s\",\"kernel\":\"%s\",\"fused\":\"%s\",\"out\":[%u,%u,%u,%u],"
-                       "\"ms\":%.5f,\"flops\":%.0f,\"bytes\":%.0f}",
-                       i ? "," : "", s.name, s.op, s.kernel, s.fused, s.out.n, s.out.c, s.out.h, s.out.w, med[i],
-                       s.flops, s.bytes);
+                const char *src = mcl_op_tunables_source(mcl_plan_step_op(plan, i));
+                printf("%s{\"name\":\"%s\",\"op\":\"%s\",\"kernel\":\"%s\",\"fused\":\"%s\",\"params\":\"%s\","
+                       "\"out\":[%u,%u,%u,%u],\"ms\":%.5f,\"flops\":%.0f,\"bytes\":%.0f}",
+                       i ? "," : "", s.name, s.op, s.kernel, s.fused, src && *src ? src : "-", s.out.n, s.out.c,
+                       s.out.h, s.out.w, med[i], s.flops, s.bytes);
             }
             printf("]");
         }
@@ -451,8 +466,10 @@ int mcl_cli_run(int argc, char **argv)
         printf("memory       %.2f MiB activations planned in %zu buffers (naive %.2f MiB, lower bound %.2f MiB)\n",
                st.peak_bytes / 1048576.0, st.buffers, st.naive_bytes / 1048576.0, st.lower_bound / 1048576.0);
         if (lt) {
-            printf("\n%-28s %-8s %-12s %-16s %-18s %9s %6s %10s\n", "layer", "op", "kernel", "fused", "out (NxCxHxW)",
-                   "ms", "share", "rate");
+            printf("\ntuning database: %zu entries in use (params: db = tuned entry, db-near = nearby shape, default = heuristic)\n",
+                   mcl_context_tuning_db_entries(ctx));
+            printf("%-28s %-8s %-12s %-16s %-8s %-18s %9s %6s %10s\n", "layer", "op", "kernel", "fused", "params",
+                   "out (NxCxHxW)", "ms", "share", "rate");
             for (size_t i = 0; i < nsteps; i++) {
                 mcl_step_info s;
                 mcl_plan_step(plan, i, &s);
@@ -464,10 +481,11 @@ int mcl_cli_run(int argc, char **argv)
                     snprintf(rate, sizeof rate, "%.1f GF/s", s.flops / med[i] / 1e6);
                 else
                     snprintf(rate, sizeof rate, "%.1f GB/s", s.bytes / med[i] / 1e6);
-                printf("%-28.28s %-8s %-12s %-16.16s %-18s %9.4f %5.1f%% %10s\n", s.name, s.op, s.kernel, s.fused, shp,
-                       med[i], total > 0 ? 100 * med[i] / total : 0, rate);
+                const char *src = mcl_op_tunables_source(mcl_plan_step_op(plan, i));
+                printf("%-28.28s %-8s %-12s %-16.16s %-8s %-18s %9.4f %5.1f%% %10s\n", s.name, s.op, s.kernel, s.fused,
+                       src && *src ? src : "-", shp, med[i], total > 0 ? 100 * med[i] / total : 0, rate);
             }
-            printf("%-28s %-8s %-12s %-16s %-18s %9.4f\n", "total (kernel time)", "", "", "", "", total);
+            printf("%-28s %-8s %-12s %-16s %-8s %-18s %9.4f\n", "total (kernel time)", "", "", "", "", "", total);
         }
     }
     free(med);

@@ -183,6 +183,10 @@ typedef struct mcl_step_info {
 } mcl_step_info;
 size_t mcl_plan_step_count(const mcl_plan *plan);
 mcl_status mcl_plan_step(const mcl_plan *plan, size_t i, mcl_step_info *info);
+/* The op of step i (owned by the plan; NULL if there is no such step), set
+ * up on the plan's tensors: for the tuner (mcl_tune_ops takes a plan's ops in
+ * step order) and for mcl_op_tunables_source / mcl_op_get_tunables. */
+mcl_op *mcl_plan_step_op(const mcl_plan *plan, size_t i);
 
 /* Memory plan: storage i (a set of aliased values) lives in buffer `buffer`
  * from step `first` to step `last` (inclusive) and needs `bytes`. Two

@@ -106,6 +106,12 @@ typedef struct mcl_context_options {
     mcl_log_fn log;         /* NULL = silent */
     void *log_user;
     mcl_log_level log_level; /* messages above this level are dropped */
+    /* Tuning database written by `mobicl tune` (mcl_tunedb_save): path of a
+     * JSON file; NULL = MOBICL_TUNING_DB from the environment, "" = none.
+     * A file that cannot be read, is corrupt, or belongs to another device,
+     * and entries that do not fit this device, are reported once through
+     * `log` (MCL_LOG_WARN) and ignored: the ops keep their defaults. */
+    const char *tuning_db;
 } mcl_context_options;
 
 mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **ctx);
@@ -282,6 +288,21 @@ mcl_status mcl_op_set_tunables(mcl_op *op, const mcl_tunables *t);
 mcl_status mcl_op_get_tunables(const mcl_op *op, mcl_family *family, mcl_tunables *t);
 /* Human-readable name of the chosen kernel, e.g. "pwconv", "clblast". */
 const char *mcl_op_kernel_name(const mcl_op *op);
+/* Where reshape took the tunables from: "user" (mcl_op_set_tunables), "db"
+ * (the context's tuning database, this op's key), "db-near" (the database
+ * entry of the nearest shape of the same class, see mcl_op_tune_key),
+ * "default" (the heuristics), or "" (not reshaped, or a kernel without
+ * tunables). Never NULL. */
+const char *mcl_op_tunables_source(const mcl_op *op);
+/* The tuning key of a reshaped op with tunables: the family and everything
+ * the kernel's speed depends on, e.g.
+ *   "pwconv n=1 in=128 out=64 hw=28x28 kb=8 grp=0 res=0 scat=0 pass=0 cb=16"
+ * (physical channel counts as the op was created and reshaped with). The
+ * "hw=HxW" token (output height x width) is the only spatial one: keys that
+ * differ only there are one shape class. NOT_FOUND for ops without
+ * tunables; OVERFLOW if n is too small (n >= MCL_TUNE_KEY_MAX is enough). */
+#define MCL_TUNE_KEY_MAX 160
+mcl_status mcl_op_tune_key(const mcl_op *op, char *buf, size_t n);
 
 /* reshape: choose the variant and parameters for these input shapes, build
  * (or fetch) the program, compute work sizes. n_in: 1 or 2 (concat, add). */
@@ -295,6 +316,72 @@ mcl_status mcl_op_run(mcl_op *op, cl_event *event);
 double mcl_op_flops(const mcl_op *op);
 double mcl_op_bytes(const mcl_op *op);
 void mcl_op_destroy(mcl_op *op);
+
+/* ---- autotuner and tuning database (host/tune.c, host/tunedb.c) -------- */
+
+typedef enum mcl_tune_mode {
+    MCL_TUNE_NORMAL = 0,  /* small spaces exhaustively, else a random sample, then hill climbing */
+    MCL_TUNE_RAPID,       /* hill climbing from the default, a few candidates per op */
+    MCL_TUNE_EXHAUSTIVE,  /* every point of the space (still within the budget) */
+} mcl_tune_mode;
+
+/* Reported after every candidate. */
+typedef struct mcl_tune_progress {
+    size_t key_index, key_count; /* the op (distinct key) being tuned */
+    const char *key;
+    uint32_t tried;              /* candidates measured for this key so far */
+    double default_ms, best_ms;  /* this key: the default's time, the best so far */
+    double elapsed_s, budget_s;  /* of the whole call (budget 0: none) */
+} mcl_tune_progress;
+
+typedef struct mcl_tune_options {
+    mcl_tune_mode mode;
+    double budget_s;   /* wall-clock budget of the call, program builds included; 0 = none */
+    uint64_t seed;     /* of the random sample */
+    uint32_t runs;     /* timed runs per measurement (median); 0 = 10 */
+    void (*progress)(void *user, const mcl_tune_progress *p); /* NULL = none */
+    void *progress_user;
+} mcl_tune_options;
+
+/* One distinct key (one or more ops). Times are kernel times (profiling
+ * events), medians; default_ms and best_ms are re-measured interleaved at
+ * the end, so they compare fairly. */
+typedef struct mcl_tune_result {
+    char key[MCL_TUNE_KEY_MAX];
+    mcl_family family;
+    uint32_t ops;             /* ops sharing the key */
+    mcl_tunables def, best;   /* best == def unless a candidate beat the default on re-measurement */
+    double default_ms, best_ms;
+    uint32_t tried, rejected; /* candidates measured; candidates whose output was wrong */
+    int improved;             /* best != def */
+} mcl_tune_result;
+
+/* Tune ops that are set up (READY), in execution order (e.g. a plan's
+ * steps: before tuning ops[i] the tuner runs ops[0..i-1], so its inputs hold
+ * what a real run gives). Ops with the same key are tuned once. Each
+ * candidate's output must match the default's (|d| <= 1e-4 * max |y|, and
+ * the same elements written) before it may win; the winner is re-measured
+ * against the default, interleaved, and kept only if faster. The ops are
+ * left with the tunables they had. The context needs profiling. The
+ * context's tuning database is not used while tuning (the baseline is the
+ * heuristic default). *results is malloc'ed (free()), one per key. */
+mcl_status mcl_tune_ops(mcl_context *ctx, mcl_op *const *ops, size_t n_ops, const mcl_tune_options *opt,
+                        mcl_tune_result **results, size_t *n_results);
+
+/* Merge results into the database file `path` of ctx's device: an entry
+ * per key (tunables = best, ms = best_ms, default_ms), replacing the
+ * file's entry of the same key. The file is created if missing (its
+ * directories too); a corrupt one is replaced (logged); one of another
+ * device is refused with INVALID_ARGUMENT. Written to a temporary file and
+ * renamed; entries sorted by key, one per line. n may be 0 (r NULL): a
+ * check that the file can be written. *total (may be NULL) gets the number
+ * of entries in the file. */
+mcl_status mcl_tunedb_save(mcl_context *ctx, const char *path, const mcl_tune_result *r, size_t n, size_t *total);
+/* The per-user default path of ctx's device's database:
+ * $XDG_CACHE_HOME (else $HOME/.cache)/mobicl/tuning-<device>.json. */
+mcl_status mcl_tunedb_default_path(const mcl_context *ctx, char *buf, size_t n);
+/* Entries of the database the context loaded and uses (0: none). */
+size_t mcl_context_tuning_db_entries(const mcl_context *ctx);
 
 #ifdef __cplusplus
 }
