@@ -37,7 +37,8 @@
  * OB, either order) was ~1.5-1.8x slower (median over the pairs). Against the two library ops the fused
  * kernel was faster on nearly every pair: ~1.05-1.1x where the pointwise
  * dominates (wide outputs), 1.3-1.9x for the narrow projections. The
- * library does not use this kernel yet.
+ * graph runtime uses it for every depthwise -> 1x1 pair whose 1x1 writes a
+ * tensor of its own (host/op_dwpw.c, graph/plan.c try_dwpw), on CPUs.
  *
  * Tunables: TILE_W, TILE_C, OPB (a multiple of TILE_C), INTERLEAVE.
  * Shape constants: KH, KW, SH, SW, ICB. Switches: ACT1, ACT2 (0 none,

@@ -47,6 +47,7 @@ typedef struct pstore {
     int first, last; /* steps */
     int dedicated;   /* graph input: never shared */
     int nchw;        /* plain NCHW (an image read only by KxK convs), P = C */
+    int unused;      /* no step touches it (an intermediate fused away) */
     int writers;     /* steps writing it */
     uint8_t *covered;
     size_t buffer;
@@ -91,6 +92,7 @@ struct mcl_plan {
     uint32_t disable;
     mcl_plan_stats stats;
     char (*fused)[48]; /* per working node */
+    uint8_t *done;     /* per working node: already emitted by a fused step */
 };
 
 static uint32_t rup(uint32_t c, uint32_t b) { return (c + b - 1) / b * b; }
@@ -904,6 +906,92 @@ static mcl_status step_gather(mcl_plan *p, int node, mcl_value from, uint32_t of
     return MCL_STATUS_OK;
 }
 
+/* Depthwise node i and the 1x1 conv that alone reads it, as one dwpw
+ * launch (bench/bench_dwpw.c: 1.05-1.9x the two kernels on POCL). Only
+ * where the 1x1 writes a storage of its own with plain stores; CPU devices
+ * only (the kernel keeps a [C][7][16] private buffer). *made = 0: not fused. */
+static mcl_status try_dwpw(mcl_plan *p, int i, int *made)
+{
+    const uint32_t B = p->ctx->block;
+    *made = 0;
+    const mcl_gnode *dn = &p->nodes[i];
+    if ((p->disable & MCL_PASS_FUSE_DWPW) || p->ctx->info.is_gpu || !is_dw(dn) || dn->conv.residual ||
+        dn->conv.dilation_h > 1 || dn->conv.dilation_w > 1)
+        return MCL_STATUS_OK;
+    const pval *in = &p->vals[dn->in[0]], *mid = &p->vals[dn->out[0]];
+    if (mid->consumers != 1 || mid->is_output || mid->alias != AL_NONE || p->stores[in->storage].nchw)
+        return MCL_STATUS_OK;
+    int k = -1;
+    for (size_t j = (size_t)i + 1; j < p->n_nodes && k < 0; j++)
+        if (p->nodes[j].n_out && p->nodes[j].in[0] == dn->out[0])
+            k = (int)j;
+    if (k < 0)
+        return MCL_STATUS_OK;
+    const mcl_gnode *pn = &p->nodes[k];
+    const pval *out = &p->vals[pn->out[0]];
+    if (!is_pw(pn) || out->alias != AL_NONE || (pn->conv.residual && p->vals[pn->in[1]].producer >= i))
+        return MCL_STATUS_OK;
+    const pstore *si = &p->stores[in->storage], *so = &p->stores[out->storage];
+    if (si->P / B > 128) /* private buffer limit */
+        return MCL_STATUS_OK;
+    const uint32_t C = out->shape.c, P = si->P, rows = so->P;
+    if (pn->conv.residual) {
+        const pval *r = &p->vals[pn->in[1]];
+        if (p->stores[r->storage].P != so->P || memcmp(r->slot, out->slot, C * sizeof *r->slot))
+            return MCL_STATUS_OK;
+    }
+    pstep *s;
+    mcl_status st = new_step(p, i, &s);
+    if (st != MCL_STATUS_OK)
+        return st;
+    s->in_store = in->storage;
+    s->out_store = out->storage;
+    s->res_store = pn->conv.residual ? p->vals[pn->in[1]].storage : -1;
+    snprintf(s->fused, sizeof s->fused, "%s|%s", p->fused[i], p->fused[k]);
+    s->flops = 2.0 * out->shape.n * mid->shape.h * mid->shape.w *
+               ((double)mid->shape.c * dn->conv.kernel_h * dn->conv.kernel_w + (double)mid->shape.c * C);
+    const size_t kk = (size_t)dn->conv.kernel_h * dn->conv.kernel_w;
+    float *wd = calloc((size_t)P * kk, sizeof *wd), *bd = calloc(P, sizeof *bd), *bp = calloc(rows, sizeof *bp);
+    int32_t *rowmap = malloc(rows * sizeof *rowmap);
+    float *wp = NULL;
+    if (!wd || !bd || !bp || !rowmap) {
+        st = mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan: dwpw weights");
+        goto done;
+    }
+    for (uint32_t c = 0; c < mid->shape.c; c++) {
+        memcpy(wd + (size_t)in->slot[c] * kk, dn->w + c * kk, kk * sizeof *wd);
+        bd[in->slot[c]] = dn->b[c];
+    }
+    for (uint32_t r = 0; r < rows; r++)
+        rowmap[r] = -1;
+    for (uint32_t c = 0; c < C; c++)
+        rowmap[out->slot[c]] = (int32_t)c;
+    for (uint32_t r = 0; r < rows; r++)
+        bp[r] = rowmap[r] >= 0 ? pn->b[rowmap[r]] : 0.0f;
+    if (!(wp = expand_conv(pn, mid, P, rowmap, rows))) { /* mid's slots = in's slots */
+        st = mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan: dwpw weights");
+        goto done;
+    }
+    mcl_conv2d_desc dd = dn->conv, pd = pn->conv;
+    dd.in_channels = dd.out_channels = dd.groups = P;
+    pd.in_channels = P;
+    pd.out_channels = rows;
+    pd.groups = 1;
+    if ((st = mcl_dwpw_create(p->ctx, &dd, wd, bd, &pd, wp, bp, &s->op)) != MCL_STATUS_OK)
+        goto done;
+    for (uint32_t r = 0; r < rows; r++)
+        cover(p, out->storage, (int32_t)r);
+    p->done[k] = 1;
+    *made = 1;
+done:
+    free(wd);
+    free(bd);
+    free(bp);
+    free(wp);
+    free(rowmap);
+    return st;
+}
+
 static mcl_status build_steps(mcl_plan *p)
 {
     const uint32_t B = p->ctx->block;
@@ -916,10 +1004,15 @@ static mcl_status build_steps(mcl_plan *p)
             continue;
         const pval *in = &p->vals[n->in[0]], *out = &p->vals[n->out[0]];
         pstep *s = NULL;
+        if (p->done[i])
+            continue;
         switch (n->kind) {
-        case MCL_NODE_CONV2D:
-            st = step_conv(p, (int)i, &s);
+        case MCL_NODE_CONV2D: {
+            int made = 0;
+            if ((st = try_dwpw(p, (int)i, &made)) == MCL_STATUS_OK && !made)
+                st = step_conv(p, (int)i, &s);
             break;
+        }
         case MCL_NODE_POOL2D: {
             const pstore *si = &p->stores[in->storage], *so = &p->stores[out->storage];
             if ((st = new_step(p, (int)i, &s)) != MCL_STATUS_OK)
@@ -1107,7 +1200,13 @@ static mcl_status cover_pads(mcl_plan *p)
 {
     for (size_t k = 0; k < p->n_stores; k++) {
         pstore *s = &p->stores[k];
-        if (s->dedicated)
+        int used = 0; /* a fused-away intermediate has no step at all */
+        for (size_t j = 0; j < p->n_steps && !used; j++)
+            used = p->steps[j].out_store == (int)k || p->steps[j].in_store == (int)k;
+        for (size_t o = 0; o < p->n_outputs && !used; o++)
+            used = p->out_store[o] == (int)k;
+        s->unused = !used;
+        if (s->dedicated || s->unused)
             continue;
         pstep *host = NULL;
         for (size_t j = 0; j < p->n_steps; j++)
@@ -1133,6 +1232,8 @@ static mcl_status cover_pads(mcl_plan *p)
 
 static uint64_t store_bytes(const pstore *s)
 {
+    if (s->unused)
+        return 0;
     return (uint64_t)s->shape.n * s->P * s->shape.h * s->shape.w * sizeof(float);
 }
 
@@ -1193,12 +1294,16 @@ static mcl_status plan_memory(mcl_plan *p)
     const int share = !(p->disable & MCL_PASS_SHARE_BUFFERS);
     for (size_t a = 0; a < p->n_stores; a++) {
         pstore *s = &p->stores[order[a]];
+        if (s->unused) {
+            s->buffer = SIZE_MAX;
+            continue;
+        }
         size_t buf = p->n_buffers;
         for (size_t b = 0; b < p->n_buffers && share && !s->dedicated; b++) {
             int ok = 1;
             for (size_t c = 0; c < a && ok; c++) {
                 const pstore *o = &p->stores[order[c]];
-                if (o->buffer == b && (o->dedicated || !(o->last < s->first || s->last < o->first)))
+                if (!o->unused && o->buffer == b && (o->dedicated || !(o->last < s->first || s->last < o->first)))
                     ok = 0;
             }
             if (ok) {
@@ -1226,6 +1331,8 @@ static mcl_status plan_memory(mcl_plan *p)
         peak += p->buf_bytes[b];
     }
     for (size_t k = 0; k < p->n_stores; k++) {
+        if (p->stores[k].unused)
+            continue;
         mcl_status st = mcl_tensor_wrap(p->ctx, p->buffers[p->stores[k].buffer], &p->stores[k].shape,
                                         p->stores[k].nchw ? MCL_LAYOUT_NCHW : MCL_LAYOUT_BLOCKED, &p->stores[k].t);
         if (st != MCL_STATUS_OK)
@@ -1325,6 +1432,7 @@ void mcl_plan_destroy(mcl_plan *p)
     free(p->vals);
     free(p->nodes);
     free(p->fused);
+    free(p->done);
     free(p->stores);
     free(p->steps);
     free(p->buffers);
@@ -1380,6 +1488,10 @@ mcl_status mcl_plan_create(mcl_context *ctx, const mcl_graph *g, const mcl_plan_
         p->vals[p->outputs[i]].is_output = 1;
     if ((st = copy_nodes(p, g)) != MCL_STATUS_OK)
         goto error;
+    if (!(p->done = calloc(p->n_nodes ? p->n_nodes : 1, 1))) {
+        st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "plan");
+        goto error;
+    }
     if (!(p->disable & MCL_PASS_FOLD_BN))
         pass_fold_bn(p);
     if (!(p->disable & MCL_PASS_FUSE_EPILOGUE))

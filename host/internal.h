@@ -199,6 +199,10 @@ mcl_status mcl_conv2d_set_ext(mcl_op *op, const mcl_conv_ext *e);
 mcl_status mcl_conv2d_bind_pass(mcl_op *op, mcl_tensor *pin);
 /* Direct conv: the input tensor is plain NCHW (before reshape). */
 mcl_status mcl_conv2d_set_nchw_input(mcl_op *op);
+/* Fused depthwise + dense 1x1 (dwpw.cl): dw over C channels (groups C),
+ * wdw [C][KH][KW]; pw C -> OUT, wpw [OUT][C]; biases [C] / [OUT]. */
+mcl_status mcl_dwpw_create(mcl_context *ctx, const mcl_conv2d_desc *dw, const float *wdw, const float *bdw,
+                           const mcl_conv2d_desc *pw, const float *wpw, const float *bpw, mcl_op **op);
 /* Slot gather (channel.cl): nblk table blocks of src/dst slots. */
 mcl_status mcl_slot_gather_create(mcl_context *ctx, const int32_t *src, const int32_t *dst, uint32_t nblk,
                                   mcl_op **op);

@@ -53,12 +53,14 @@ static float *run_plan(mcl_context *ctx, const mcl_graph *g, uint32_t disable, c
     for (size_t i = 0; i < ns; i++) {
         mcl_storage_info a;
         cr_assert_eq(mcl_plan_storage(p, i, &a), MCL_STATUS_OK);
+        if (!a.bytes)
+            continue; /* fused away, not allocated */
         cr_assert_leq(a.first, a.last);
         cr_assert_geq(mcl_plan_buffer_bytes(p, a.buffer), a.bytes, "storage %zu larger than its buffer", i);
         for (size_t j = i + 1; j < ns; j++) {
             mcl_storage_info b;
             cr_assert_eq(mcl_plan_storage(p, j, &b), MCL_STATUS_OK);
-            if (a.buffer == b.buffer)
+            if (b.bytes && a.buffer == b.buffer)
                 cr_assert(a.last < b.first || b.last < a.first,
                           "storages %zu [%zu,%zu] and %zu [%zu,%zu] share buffer %zu while both live", i, a.first,
                           a.last, j, b.first, b.last, a.buffer);
@@ -121,8 +123,9 @@ static void check_net(const net *nt, int passes)
         cr_expect_eq(st.shuffle_kernels, 0, "%s: %zu shuffle/split/concat kernels in the plan", nt->name,
                      st.shuffle_kernels);
     if (passes) {
-        static const uint32_t off[] = {MCL_PASS_FOLD_BN, MCL_PASS_FUSE_EPILOGUE, MCL_PASS_VIEWS,
-                                       MCL_PASS_FOLD_SHUFFLE, MCL_PASS_SHARE_BUFFERS, MCL_PASS_ALL};
+        static const uint32_t off[] = {MCL_PASS_FOLD_BN,      MCL_PASS_FUSE_EPILOGUE, MCL_PASS_VIEWS,
+                                       MCL_PASS_FOLD_SHUFFLE, MCL_PASS_SHARE_BUFFERS, MCL_PASS_FUSE_DWPW,
+                                       MCL_PASS_ALL};
         for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
             mcl_plan_stats s2;
             float *z = run_plan(ctx, g, off[i], x, xn, yn, &s2);
@@ -133,6 +136,8 @@ static void check_net(const net *nt, int passes)
             /* each pass does something on these networks */
             if (off[i] == MCL_PASS_FOLD_BN || off[i] == MCL_PASS_FUSE_EPILOGUE)
                 cr_expect_gt(s2.kernels, st.kernels, "disabling 0x%x should add kernels", off[i]);
+            if (off[i] == MCL_PASS_FUSE_DWPW && strncmp(nt->name, "shufflenet", 10))
+                cr_expect_gt(s2.kernels, st.kernels, "disabling dw+pw fusion should add kernels");
             if (off[i] == MCL_PASS_SHARE_BUFFERS)
                 cr_expect_gt(s2.peak_bytes, st.peak_bytes, "buffer sharing should save memory");
             if (off[i] == MCL_PASS_ALL && !strncmp(nt->name, "shufflenet", 10))

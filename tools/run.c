@@ -54,7 +54,7 @@ static void run_usage(FILE *f)
             "  --json              one JSON object on stdout instead of the text report\n"
             "  --input FILE.npy    input (float32, C order, the network's N x C x H x W)\n"
             "  --output FILE.npy   write the output (logits: N x classes)\n"
-            "  --disable LIST      switch passes off: fold_bn,epilogue,views,shuffle,memory (or all)\n"
+            "  --disable LIST      switch passes off: fold_bn,epilogue,views,shuffle,memory,dwpw (or all)\n"
             "  --cache-dir DIR     on-disk program binary cache\n"
             "  --tuning-db FILE    tuning database from mobicl tune (else MOBICL_TUNING_DB)\n"
             "  --device SEL        device index or name substring (else MOBICL_DEVICE, else first GPU)\n");
@@ -91,7 +91,7 @@ static int parse_disable(const char *s, uint32_t *out)
         const char *name;
         uint32_t bit;
     } k[] = {{"fold_bn", MCL_PASS_FOLD_BN}, {"epilogue", MCL_PASS_FUSE_EPILOGUE}, {"views", MCL_PASS_VIEWS},
-             {"shuffle", MCL_PASS_FOLD_SHUFFLE}, {"memory", MCL_PASS_SHARE_BUFFERS}, {"all", MCL_PASS_ALL}};
+             {"shuffle", MCL_PASS_FOLD_SHUFFLE}, {"memory", MCL_PASS_SHARE_BUFFERS}, {"dwpw", MCL_PASS_FUSE_DWPW}, {"all", MCL_PASS_ALL}};
     *out = 0;
     while (s && *s) {
         size_t len = strcspn(s, ",");
@@ -102,7 +102,7 @@ static int parse_disable(const char *s, uint32_t *out)
                 found = 1;
             }
         if (!found) {
-            fprintf(stderr, "mobicl run: --disable: unknown pass \"%.*s\" (fold_bn, epilogue, views, shuffle, memory, all)\n",
+            fprintf(stderr, "mobicl run: --disable: unknown pass \"%.*s\" (fold_bn, epilogue, views, shuffle, memory, dwpw, all)\n",
                     (int)len, s);
             return 0;
         }

@@ -136,7 +136,8 @@ enum {
     MCL_PASS_VIEWS = 1u << 2,          /* split and concat as views, no copy kernels */
     MCL_PASS_FOLD_SHUFFLE = 1u << 3,   /* shuffle into the writers' index arithmetic */
     MCL_PASS_SHARE_BUFFERS = 1u << 4,  /* memory planner: reuse buffers across lifetimes */
-    MCL_PASS_ALL = 0x1fu
+    MCL_PASS_FUSE_DWPW = 1u << 5,      /* depthwise + the 1x1 conv reading it in one kernel (CPU devices) */
+    MCL_PASS_ALL = 0x3fu
 };
 
 typedef struct mcl_plan_options {
@@ -190,7 +191,8 @@ mcl_op *mcl_plan_step_op(const mcl_plan *plan, size_t i);
 
 /* Memory plan: storage i (a set of aliased values) lives in buffer `buffer`
  * from step `first` to step `last` (inclusive) and needs `bytes`. Two
- * storages of one buffer never have overlapping [first, last]. */
+ * storages of one buffer never have overlapping [first, last]. A storage
+ * that a fusion made unnecessary has bytes 0 and buffer SIZE_MAX. */
 typedef struct mcl_storage_info {
     size_t buffer;
     size_t first, last;

@@ -1,0 +1,144 @@
+/* dwpw: a depthwise conv and the 1x1 conv reading it, in one kernel
+ * (dwpw.cl), for the graph runtime. Weights come laid out over physical
+ * channels: wdw [C][KH][KW], wpw [OUT][C] (dense). */
+#include "internal.h"
+
+#include <stdlib.h>
+
+typedef struct dwpw_impl {
+    mcl_conv2d_desc dw, pw;
+    cl_mem wdw, bdw, wpw, bpw;
+    uint32_t tw, tc, opb;
+} dwpw_impl;
+
+static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl_shape *out)
+{
+    (void)n_in;
+    dwpw_impl *f = op->impl;
+    mcl_context *ctx = op->ctx;
+    const uint32_t B = ctx->block;
+    mcl_shape mid;
+    mcl_status st = mcl_conv2d_validate(&f->dw, in, &mid);
+    if (st == MCL_STATUS_OK)
+        st = mcl_conv2d_validate(&f->pw, &mid, out);
+    if (st != MCL_STATUS_OK)
+        return mcl_fail(ctx, st, "dwpw: %s", mcl_last_error());
+    const uint32_t OB = mcl_cblocks(out->c, B);
+    /* bench/bench_dwpw.c on POCL (CB 16): 7 pixels x 2 blocks, the
+     * depthwise computed once per work-item (OPB = all blocks); on 7x7
+     * planes two block groups keep both cores busy; 16-channel outputs
+     * 8 pixels x 1 block. */
+    f->tw = out->c <= B ? 8 : 7;
+    f->tc = out->c <= B ? 1 : 2;
+    f->opb = (OB + f->tc - 1) / f->tc * f->tc;
+    if ((size_t)out->h * out->w <= 64 && OB >= 2 * f->tc)
+        f->opb = ((OB + 1) / 2 + f->tc - 1) / f->tc * f->tc;
+    mcl_defs defs = {0};
+    mcl_defs_add(&defs, "CB", B);
+    mcl_defs_add(&defs, "TILE_W", f->tw);
+    mcl_defs_add(&defs, "TILE_C", f->tc);
+    mcl_defs_add(&defs, "OPB", f->opb);
+    mcl_defs_add(&defs, "INTERLEAVE", 0);
+    mcl_defs_add(&defs, "KH", f->dw.kernel_h);
+    mcl_defs_add(&defs, "KW", f->dw.kernel_w);
+    mcl_defs_add(&defs, "SH", f->dw.stride_h);
+    mcl_defs_add(&defs, "SW", f->dw.stride_w);
+    mcl_defs_add(&defs, "ICB", mcl_cblocks(in->c, B));
+    mcl_defs_add(&defs, "ACT1", f->dw.activation);
+    mcl_defs_add(&defs, "ACT2", f->pw.activation);
+    mcl_defs_add(&defs, "HAS_RES", f->pw.residual != 0);
+    op->kname = "dwpw";
+    if ((st = mcl_op_kernel(op, "dwpw", &defs, "dwpw")) != MCL_STATUS_OK)
+        return st;
+    const size_t hw = (size_t)mid.h * mid.w;
+    op->flops = 2.0 * in->n * hw * ((double)in->c * f->dw.kernel_h * f->dw.kernel_w + (double)in->c * out->c);
+    op->bytes = 4.0 * ((double)mcl_shape_count(in) + (double)mcl_shape_count(out) * (f->pw.residual ? 2 : 1));
+    mcl_op_set_range(op, 3, (size_t)out->h * ((out->w + f->tw - 1) / f->tw), (OB + f->opb - 1) / f->opb, in->n,
+                     ctx->info.is_gpu ? 0 : 2);
+    return MCL_STATUS_OK;
+}
+
+static size_t dwpw_setup_extra(const mcl_op *op) { return ((const dwpw_impl *)op->impl)->pw.residual ? 1 : 0; }
+
+static mcl_status dwpw_setup(mcl_op *op)
+{
+    dwpw_impl *f = op->impl;
+    const mcl_shape *in = &op->in_shape[0], *out = &op->out_shape;
+    cl_kernel k = op->kernel;
+    mcl_status st;
+    if ((st = mcl_arg_mem(op, k, 0, op->in[0]->buf)) || (st = mcl_arg_mem(op, k, 1, f->wdw)) ||
+        (st = mcl_arg_mem(op, k, 2, f->bdw)) || (st = mcl_arg_mem(op, k, 3, f->wpw)) ||
+        (st = mcl_arg_mem(op, k, 4, f->bpw)) || (st = mcl_arg_mem(op, k, 5, op->in[1] ? op->in[1]->buf : NULL)) ||
+        (st = mcl_arg_mem(op, k, 6, op->out->buf)))
+        return st;
+    const int v[7] = {(int)in->h, (int)in->w, (int)out->h, (int)out->w, (int)f->dw.pad_top, (int)f->dw.pad_left,
+                      (int)mcl_cblocks(out->c, op->ctx->block)};
+    for (cl_uint i = 0; i < 7; i++)
+        if ((st = mcl_arg_int(op, k, 7 + i, v[i])) != MCL_STATUS_OK)
+            return st;
+    return MCL_STATUS_OK;
+}
+
+static void dwpw_destroy(mcl_op *op)
+{
+    dwpw_impl *f = op->impl;
+    mcl_buffer_release(op->ctx, &f->wdw);
+    mcl_buffer_release(op->ctx, &f->bdw);
+    mcl_buffer_release(op->ctx, &f->wpw);
+    mcl_buffer_release(op->ctx, &f->bpw);
+}
+
+static const mcl_op_vtable k_dwpw_vt = {
+    .kind = "conv2d",
+    .min_in = 1,
+    .max_in = 1,
+    .reshape = dwpw_reshape,
+    .setup = dwpw_setup,
+    .setup_extra = dwpw_setup_extra,
+    .destroy = dwpw_destroy,
+};
+
+mcl_status mcl_dwpw_create(mcl_context *ctx, const mcl_conv2d_desc *dw, const float *wdw, const float *bdw,
+                           const mcl_conv2d_desc *pw, const float *wpw, const float *bpw, mcl_op **out)
+{
+    mcl_status st = mcl_create_check(ctx, "dwpw", out);
+    if (st != MCL_STATUS_OK)
+        return st;
+    const uint32_t B = ctx->block, C = dw->out_channels, CP = mcl_cblocks(C, B) * B, O = pw->out_channels,
+                   OP = mcl_cblocks(O, B) * B, kk = dw->kernel_h * dw->kernel_w;
+    if (dw->groups != C || dw->in_channels != C || pw->in_channels != C || pw->groups != 1 || pw->kernel_h != 1 ||
+        pw->kernel_w != 1)
+        return mcl_fail(ctx, MCL_STATUS_UNSUPPORTED, "dwpw: needs a depthwise conv and a dense 1x1 conv over its channels");
+    mcl_op *op = NULL;
+    if ((st = mcl_op_new(ctx, &k_dwpw_vt, sizeof(dwpw_impl), &op)) != MCL_STATUS_OK)
+        return st;
+    dwpw_impl *f = op->impl;
+    f->dw = *dw;
+    f->pw = *pw;
+    /* wdw [CB][KH][KW][B]; wpw [OB][CP][B] (lane = output channel) */
+    float *a = calloc((size_t)CP * kk, sizeof *a), *b = calloc((size_t)OP * CP, sizeof *b);
+    if (!a || !b) {
+        st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "dwpw packed weights");
+        goto done;
+    }
+    for (uint32_t c = 0; c < C; c++)
+        for (uint32_t q = 0; q < kk; q++)
+            a[((size_t)(c / B) * kk + q) * B + c % B] = wdw[(size_t)c * kk + q];
+    for (uint32_t o = 0; o < O; o++)
+        for (uint32_t c = 0; c < C; c++)
+            b[((size_t)(o / B) * CP + c) * B + o % B] = wpw[(size_t)o * C + c];
+    if ((st = mcl_buffer_upload(ctx, a, (size_t)CP * kk * sizeof *a, &f->wdw)) != MCL_STATUS_OK ||
+        (st = mcl_upload_padded(ctx, bdw, C, &f->bdw)) != MCL_STATUS_OK ||
+        (st = mcl_buffer_upload(ctx, b, (size_t)OP * CP * sizeof *b, &f->wpw)) != MCL_STATUS_OK ||
+        (st = mcl_upload_padded(ctx, bpw, O, &f->bpw)) != MCL_STATUS_OK)
+        goto done;
+done:
+    free(a);
+    free(b);
+    if (st != MCL_STATUS_OK) {
+        mcl_op_destroy(op);
+        return st;
+    }
+    *out = op;
+    return MCL_STATUS_OK;
+}
