@@ -1,5 +1,6 @@
 /* `mobicl run`: build a zoo network, plan it, run it, report. */
 #include "mobicl_graph.h"
+#include "cli_util.h"
 #include "run.h"
 
 #include <errno.h>
@@ -21,18 +22,6 @@ static double now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n ? (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2])) : 0;
 }
 
 static void run_usage(FILE *f)
@@ -58,31 +47,6 @@ static void run_usage(FILE *f)
             "  --cache-dir DIR     on-disk program binary cache\n"
             "  --tuning-db FILE    tuning database from mobicl tune (else MOBICL_TUNING_DB)\n"
             "  --device SEL        device index or name substring (else MOBICL_DEVICE, else first GPU)\n");
-}
-
-static int parse_u32(const char *flag, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = s ? strtoul(s, &end, 10) : 0;
-    if (!s || !*s || *end || errno || v < lo || v > hi || s[0] == '-') {
-        fprintf(stderr, "mobicl run: %s needs an integer in %u..%u, got \"%s\"\n", flag, lo, hi, s ? s : "");
-        return 0;
-    }
-    *out = (uint32_t)v;
-    return 1;
-}
-
-static int parse_float(const char *flag, const char *s, float *out)
-{
-    char *end = NULL;
-    float v = s ? strtof(s, &end) : 0;
-    if (!s || !*s || *end || !(v > 0) || v > 100) {
-        fprintf(stderr, "mobicl run: %s needs a positive number, got \"%s\"\n", flag, s ? s : "");
-        return 0;
-    }
-    *out = v;
-    return 1;
 }
 
 static int parse_disable(const char *s, uint32_t *out)
@@ -123,23 +87,23 @@ static int parse_args(int argc, char **argv, run_args *a)
         if (!strcmp(f, "--model"))
             a->model = v;
         else if (!strcmp(f, "--alpha"))
-            ok = parse_float(f, v, &a->zoo.alpha);
+            ok = cli_parse_float("run", f, v, &a->zoo.alpha);
         else if (!strcmp(f, "--scale"))
-            ok = parse_float(f, v, &a->zoo.scale);
+            ok = cli_parse_float("run", f, v, &a->zoo.scale);
         else if (!strcmp(f, "--resolution"))
-            ok = parse_u32(f, v, 1, 4096, &a->zoo.resolution);
+            ok = cli_parse_u32("run", f, v, 1, 4096, &a->zoo.resolution);
         else if (!strcmp(f, "--groups"))
-            ok = parse_u32(f, v, 1, 64, &a->zoo.groups);
+            ok = cli_parse_u32("run", f, v, 1, 64, &a->zoo.groups);
         else if (!strcmp(f, "--batch"))
-            ok = parse_u32(f, v, 1, 64, &a->zoo.batch);
+            ok = cli_parse_u32("run", f, v, 1, 64, &a->zoo.batch);
         else if (!strcmp(f, "--seed")) {
             uint32_t s = 0;
-            ok = parse_u32(f, v, 0, UINT32_MAX, &s);
+            ok = cli_parse_u32("run", f, v, 0, UINT32_MAX, &s);
             a->zoo.seed = s;
         } else if (!strcmp(f, "--runs"))
-            ok = parse_u32(f, v, 1, 100000, &a->runs);
+            ok = cli_parse_u32("run", f, v, 1, 100000, &a->runs);
         else if (!strcmp(f, "--warmup"))
-            ok = parse_u32(f, v, 0, 100000, &a->warmup);
+            ok = cli_parse_u32("run", f, v, 0, 100000, &a->warmup);
         else if (!strcmp(f, "--trace"))
             a->trace = v;
         else if (!strcmp(f, "--input"))
@@ -183,14 +147,6 @@ static int parse_args(int argc, char **argv, run_args *a)
         return 0;
     }
     return 1;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 static void write_trace(FILE *f, const mcl_plan *plan)
@@ -270,14 +226,11 @@ int mcl_cli_run(int argc, char **argv)
             goto out;
         }
     } else {
-        x = malloc(icount * sizeof *x);
+        x = cli_random_floats(icount, 12345);
         if (!x) {
             fprintf(stderr, "mobicl run: out of memory for the input\n");
             goto out;
         }
-        uint64_t s = 12345;
-        for (size_t i = 0; i < icount; i++)
-            x[i] = (float)((splitmix(&s) >> 40) * (1.0 / 16777216.0) * 2.0 - 1.0);
     }
     mcl_context_options co = {0};
     co.profiling = a.profile || a.trace;
@@ -361,7 +314,7 @@ int mcl_cli_run(int argc, char **argv)
         lmin = lat[i] < lmin ? lat[i] : lmin;
         lmax = lat[i] > lmax ? lat[i] : lmax;
     }
-    double lmed = median(lat, a.runs);
+    double lmed = cli_median(lat, a.runs);
     if (mcl_plan_get_output(plan, 0, y, ocount) != MCL_STATUS_OK) {
         rc = fail("reading the output");
         goto out;
@@ -415,7 +368,7 @@ int mcl_cli_run(int argc, char **argv)
     if (!med)
         goto out;
     for (size_t i = 0; i < nsteps && lt; i++) {
-        med[i] = median(lt + i * pruns, pruns);
+        med[i] = cli_median(lt + i * pruns, pruns);
         total += med[i];
     }
     if (a.json) {

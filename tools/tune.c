@@ -3,6 +3,7 @@
  * winners into the device's tuning database. The budget covers the whole
  * command: context, plan, program builds, search and writing. */
 #include "mobicl_graph.h"
+#include "cli_util.h"
 #include "tune.h"
 
 #include <errno.h>
@@ -60,30 +61,6 @@ static int bad(const char *flag, const char *v, const char *want)
 {
     fprintf(stderr, "mobicl tune: %s needs %s, got \"%s\"\n", flag, want, v ? v : "");
     return 0;
-}
-
-static int parse_u32(const char *flag, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = s && *s && *s != '-' ? strtoul(s, &end, 10) : 0;
-    if (!s || !*s || *s == '-' || *end || errno || v < lo || v > hi) {
-        char want[64];
-        snprintf(want, sizeof want, "an integer in %u..%u", lo, hi);
-        return bad(flag, s, want);
-    }
-    *out = (uint32_t)v;
-    return 1;
-}
-
-static int parse_float(const char *flag, const char *s, float *out)
-{
-    char *end = NULL;
-    float v = s ? strtof(s, &end) : 0;
-    if (!s || !*s || *end || !(v > 0) || v > 100)
-        return bad(flag, s, "a positive number");
-    *out = v;
-    return 1;
 }
 
 /* 60s, 2m, 500ms, 1h or plain seconds */
@@ -148,23 +125,23 @@ static int parse_args(int argc, char **argv, tune_args *a)
         else if (!strcmp(f, "--shape"))
             ok = parse_shape(v, &a->shape);
         else if (!strcmp(f, "--alpha"))
-            ok = parse_float(f, v, &a->zoo.alpha);
+            ok = cli_parse_float("tune", f, v, &a->zoo.alpha);
         else if (!strcmp(f, "--scale"))
-            ok = parse_float(f, v, &a->zoo.scale);
+            ok = cli_parse_float("tune", f, v, &a->zoo.scale);
         else if (!strcmp(f, "--resolution"))
-            ok = parse_u32(f, v, 1, 4096, &a->zoo.resolution);
+            ok = cli_parse_u32("tune", f, v, 1, 4096, &a->zoo.resolution);
         else if (!strcmp(f, "--groups"))
-            ok = parse_u32(f, v, 1, 65536, &groups);
+            ok = cli_parse_u32("tune", f, v, 1, 65536, &groups);
         else if (!strcmp(f, "--batch"))
-            ok = parse_u32(f, v, 1, 64, &a->zoo.batch);
+            ok = cli_parse_u32("tune", f, v, 1, 64, &a->zoo.batch);
         else if (!strcmp(f, "--out"))
-            ok = parse_u32(f, v, 1, 65536, &a->out);
+            ok = cli_parse_u32("tune", f, v, 1, 65536, &a->out);
         else if (!strcmp(f, "--kernel"))
-            ok = parse_u32(f, v, 1, 64, &a->kernel);
+            ok = cli_parse_u32("tune", f, v, 1, 64, &a->kernel);
         else if (!strcmp(f, "--stride"))
-            ok = parse_u32(f, v, 1, 64, &a->stride);
+            ok = cli_parse_u32("tune", f, v, 1, 64, &a->stride);
         else if (!strcmp(f, "--pad"))
-            ok = a->has_pad = parse_u32(f, v, 0, 64, &a->pad);
+            ok = a->has_pad = cli_parse_u32("tune", f, v, 0, 64, &a->pad);
         else if (!strcmp(f, "--type"))
             ok = pick(f, v, types, &a->pool_avg);
         else if (!strcmp(f, "--act"))
@@ -176,9 +153,9 @@ static int parse_args(int argc, char **argv, tune_args *a)
                 a->mode = (mcl_tune_mode)k;
         }
         else if (!strcmp(f, "--seed"))
-            ok = parse_u32(f, v, 0, UINT32_MAX, &a->seed);
+            ok = cli_parse_u32("tune", f, v, 0, UINT32_MAX, &a->seed);
         else if (!strcmp(f, "--runs"))
-            ok = parse_u32(f, v, 1, 64, &a->runs);
+            ok = cli_parse_u32("tune", f, v, 1, 64, &a->runs);
         else if (!strcmp(f, "--db"))
             a->db = v;
         else if (!strcmp(f, "--device"))
@@ -259,22 +236,6 @@ static void progress(void *user, const mcl_tune_progress *p)
 
 /* ---- targets ---- */
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static float *random_floats(size_t n, uint64_t seed)
-{
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    for (size_t i = 0; x && i < n; i++)
-        x[i] = (float)((splitmix(&seed) >> 40) * (1.0 / 16777216.0) * 2.0 - 1.0);
-    return x;
-}
-
 /* One op of `a` on random data, set up: *op, tensors in t[0..1]. */
 static int make_op(mcl_context *ctx, const tune_args *a, mcl_op **op, mcl_tensor *t[2])
 {
@@ -305,7 +266,7 @@ static int make_op(mcl_context *ctx, const tune_args *a, mcl_op **op, mcl_tensor
             return 2;
         }
         size_t nw = (size_t)d.out_channels * (d.in_channels / d.groups) * k * k;
-        float *w = random_floats(nw, 7), *b = random_floats(d.out_channels, 8);
+        float *w = cli_random_floats(nw, 7), *b = cli_random_floats(d.out_channels, 8);
         st = w && b ? mcl_conv2d_create(ctx, &d, w, b, op) : MCL_STATUS_OUT_OF_MEMORY;
         free(w);
         free(b);
@@ -316,7 +277,7 @@ static int make_op(mcl_context *ctx, const tune_args *a, mcl_op **op, mcl_tensor
     if (st == MCL_STATUS_OK && (st = mcl_tensor_create(ctx, &in, MCL_LAYOUT_BLOCKED, &t[0])) == MCL_STATUS_OK &&
         (st = mcl_tensor_create(ctx, &out, MCL_LAYOUT_BLOCKED, &t[1])) == MCL_STATUS_OK) {
         size_t n = mcl_shape_count(&in);
-        x = random_floats(n, 9);
+        x = cli_random_floats(n, 9);
         st = x ? mcl_tensor_write(t[0], x, n) : MCL_STATUS_OUT_OF_MEMORY;
     }
     free(x);
@@ -336,7 +297,7 @@ static int make_plan(mcl_context *ctx, const mcl_graph *g, mcl_plan **plan)
     mcl_shape s;
     mcl_graph_value_shape(g, mcl_graph_input_value(g, 0), &s);
     size_t n = mcl_shape_count(&s);
-    float *x = random_floats(n, 12345);
+    float *x = cli_random_floats(n, 12345);
     mcl_status st = !x ? MCL_STATUS_OUT_OF_MEMORY : mcl_plan_create(ctx, g, &po, plan);
     if (st == MCL_STATUS_OK && (st = mcl_plan_set_input(*plan, 0, x, n)) == MCL_STATUS_OK &&
         (st = mcl_plan_run(*plan, 0)) == MCL_STATUS_OK)
@@ -345,18 +306,6 @@ static int make_plan(mcl_context *ctx, const mcl_graph *g, mcl_plan **plan)
     if (st != MCL_STATUS_OK)
         fprintf(stderr, "mobicl tune: cannot plan the network: %s\n", mcl_last_error());
     return st == MCL_STATUS_OK;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n ? (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2])) : 0;
 }
 
 static void log_stderr(void *user, mcl_log_level level, const char *msg)
@@ -412,8 +361,8 @@ static int compare(const tune_args *a, const mcl_graph *g, const char *db)
                     kern[v][r] += s.time_ms;
             }
         }
-    double l0 = median(lat[0], ROUNDS * RUNS), l1 = median(lat[1], ROUNDS * RUNS);
-    double k0 = median(kern[0], ROUNDS), k1 = median(kern[1], ROUNDS);
+    double l0 = cli_median(lat[0], ROUNDS * RUNS), l1 = cli_median(lat[1], ROUNDS * RUNS);
+    double k0 = cli_median(kern[0], ROUNDS), k1 = cli_median(kern[1], ROUNDS);
     printf("\ncompare      %zu of %zu tunable layers take their parameters from the database\n", from_db, tunable);
     printf("             latency median %.3f ms with defaults, %.3f ms with the database (%.2fx), %d x %d runs each\n",
            l0, l1, l1 > 0 ? l0 / l1 : 0, ROUNDS, RUNS);
