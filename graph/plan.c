@@ -1322,6 +1322,9 @@ static mcl_status plan_memory(mcl_plan *p)
     uint64_t peak = 0;
     for (size_t b = 0; b < p->n_buffers; b++) {
         cl_int err = CL_SUCCESS;
+        if (p->buf_bytes[b] > SIZE_MAX)
+            return mcl_fail(p->ctx, MCL_STATUS_OVERFLOW, "plan: a %llu-byte buffer does not fit this platform's size_t",
+                            (unsigned long long)p->buf_bytes[b]);
         p->buffers[b] = p->ctx->cl->clCreateBuffer(p->ctx->context, CL_MEM_READ_WRITE, (size_t)p->buf_bytes[b], NULL,
                                                    &err);
         if (!p->buffers[b] || err != CL_SUCCESS) {

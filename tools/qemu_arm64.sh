@@ -27,15 +27,20 @@ cd "$(dirname "$0")/.."
 SRC=$PWD
 ROOT=${MOBICL_ARM64_ROOT:-/var/cache/mobicl-arm64-root}
 JOBS=${MOBICL_QEMU_JOBS:-$(nproc)}
-# Default: the tests that take about 10 minutes together under emulation
-# (2 jobs on 2 cores). Measured seconds per test on a loaded 2-core amd64
-# host, qemu 7.2, POCL 3.1 (kernels compiled by LLVM under emulation):
+# Default: the tests that take about 8 minutes together under emulation
+# (2 jobs on 2 cores) with an empty POCL kernel cache (the root keeps POCL's
+# cache in /root/.cache/pocl, so later runs of unchanged kernels are faster).
+# Measured seconds per test, first run, on a loaded 2-core amd64 host,
+# qemu 7.2, POCL 3.1 (kernels compiled by LLVM under emulation):
 #   npy 3, graph_ir 7, zoo 18, tensor 41, invalid 63, context 184, faults 187,
 #   pool 186, fc_softmax_add 242, dwconv 299, cli 319, conv 372, channel 674,
-#   chain 709, pwconv 794; plan and tunables pass their first cases but run
-#   past ctest's 900 s limit (run them directly: ./build/test_plan --jobs 1).
-# The whole suite with `-R .` takes about 55 minutes.
-DEFAULT_CTEST='^test_(npy|graph_ir|zoo|tensor|invalid|context|faults|dwconv|cli)$'
+#   chain 709, pwconv 794; plan and tunables run past ctest's 900 s limit
+#   (test_plan alone passes in 820 s: ./build/test_plan --jobs 1; in
+#   test_tunables, pwconv_every_combination runs past its own 600 s limit).
+# test_cli is left out: its json_and_trace case can run past the suite's
+# 300 s Criterion timeout with a cold kernel cache. The whole suite with
+# `-R .` takes about 55 minutes.
+DEFAULT_CTEST='^test_(npy|graph_ir|zoo|tensor|invalid|context|faults|dwconv|pool)$'
 # As tools/setup.sh (CLBlast too: test_context expects the CLBlast variant);
 # python3 for test_cli.
 ROOT_PKGS=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd

@@ -17,7 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef CL_TARGET_OPENCL_VERSION
 #define CL_TARGET_OPENCL_VERSION 120
+#endif
 #include <CL/cl.h>
 
 #ifdef __cplusplus
