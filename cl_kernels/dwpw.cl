@@ -74,7 +74,7 @@
 #error "HAS_RES must be defined"
 #endif
 
-#define MCL_ACT_(a, x) ((a) == 1 ? fmax((x), 0.0f) : (a) == 2 ? clamp((x), 0.0f, 6.0f) : (x))
+#define MCL_ACT_(a, x) ((a) == 1 ? MCL_RELU(x) : (a) == 2 ? MCL_RELU6(x) : (x))
 #if ACT1 < 0 || ACT1 > 2 || ACT2 < 0 || ACT2 > 2
 #error "ACT1 and ACT2 must be 0 (none), 1 (relu) or 2 (relu6)"
 #endif

@@ -64,7 +64,7 @@ __kernel void pool(__global const float *restrict in, __global float *restrict o
                     continue;
                 const floatx v = vloadx(iy * W + ix, ip);
 #if MODE == 0
-                acc = fmax(acc, v);
+                acc = select(fmax(acc, v), acc + v, isnan(acc) | isnan(v)); /* NaN is kept */
 #else
                 acc += v;
 #endif

@@ -251,6 +251,12 @@ mcl_status mcl_graph_conv2d(mcl_graph *g, const char *name, const mcl_conv2d_des
     mcl_gnode n = {.kind = MCL_NODE_CONV2D, .conv = *d, .n_in = 1, .n_out = 1, .in = {in, residual}};
     n.conv.residual = residual >= 0;
     n.n_in = residual >= 0 ? 2 : 1;
+    /* the weights' size comes from the descriptor: check it against the
+     * input first (add_node reports the error), so that a bad or enormous
+     * descriptor never makes a huge copy past the end of `weights` */
+    mcl_shape is, os;
+    if (mcl_graph_value_shape(g, in, &is) != MCL_STATUS_OK || mcl_conv2d_validate(d, &is, &os) != MCL_STATUS_OK)
+        return add_node(g, &n, name, out);
     if (d->in_channels && d->groups && d->in_channels % d->groups == 0) {
         size_t nw = (size_t)d->out_channels * (d->in_channels / d->groups) * d->kernel_h * d->kernel_w;
         n.w = mcl_gdup(weights, nw);
@@ -327,6 +333,9 @@ mcl_status mcl_graph_fc(mcl_graph *g, const char *name, const mcl_fc_desc *d, co
     if (!d || !weights)
         return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "fc '%s': descriptor or weights is NULL", name ? name : "?");
     mcl_gnode n = {.kind = MCL_NODE_FC, .n_in = 1, .n_out = 1, .in = {in}, .fc = *d};
+    mcl_shape is, os; /* as for conv: no copy sized by a descriptor the input refutes */
+    if (mcl_graph_value_shape(g, in, &is) != MCL_STATUS_OK || mcl_fc_validate(d, &is, &os) != MCL_STATUS_OK)
+        return add_node(g, &n, name, out);
     n.w = mcl_gdup(weights, (size_t)d->in_features * d->out_features);
     n.b = mcl_gdup(bias, d->out_features);
     if ((d->in_features && d->out_features && !n.w) || (bias && d->out_features && !n.b)) {

@@ -1319,6 +1319,23 @@ static mcl_status plan_memory(mcl_plan *p)
             p->buf_bytes[buf] = need;
     }
     free(order);
+    /* refuse what the device cannot hold before allocating anything (a
+     * model may claim an enormous tensor; the driver may not refuse it) */
+    const mcl_device_info *di = &p->ctx->info;
+    uint64_t total = 0;
+    for (size_t b = 0; b < p->n_buffers; b++) {
+        if (di->max_alloc_bytes && p->buf_bytes[b] > di->max_alloc_bytes)
+            return mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY,
+                            "plan: activation buffer %zu needs %llu bytes, more than the device's largest allocation "
+                            "(CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu)",
+                            b, (unsigned long long)p->buf_bytes[b], (unsigned long long)di->max_alloc_bytes);
+        total += p->buf_bytes[b];
+    }
+    if (di->global_mem_bytes && total > di->global_mem_bytes)
+        return mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY,
+                        "plan: activation buffers need %llu bytes, more than the device's memory "
+                        "(CL_DEVICE_GLOBAL_MEM_SIZE %llu)",
+                        (unsigned long long)total, (unsigned long long)di->global_mem_bytes);
     uint64_t peak = 0;
     for (size_t b = 0; b < p->n_buffers; b++) {
         cl_int err = CL_SUCCESS;
@@ -1464,6 +1481,18 @@ mcl_status mcl_plan_create(mcl_context *ctx, const mcl_graph *g, const mcl_plan_
     if (opt && (opt->disable & ~(uint32_t)MCL_PASS_ALL))
         return mcl_fail(ctx, MCL_STATUS_INVALID_ARGUMENT, "plan: disable mask 0x%x has bits outside MCL_PASS_ALL 0x%x",
                         opt->disable, (unsigned)MCL_PASS_ALL);
+    /* a value the device cannot hold at all is refused before anything is
+     * built or allocated (plan_memory checks the buffers it makes too) */
+    for (size_t v = 0; v < g->n_values && ctx->info.max_alloc_bytes; v++) {
+        const mcl_shape *sh = &g->values[v].shape;
+        uint64_t bytes = (uint64_t)mcl_tensor_floats(sh, MCL_LAYOUT_BLOCKED, ctx->block) * sizeof(float);
+        if (bytes > ctx->info.max_alloc_bytes)
+            return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY,
+                            "plan: value '%s' (%ux%ux%ux%u) needs %llu bytes, more than the device's largest "
+                            "allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu)",
+                            mcl_graph_value_name(g, (mcl_value)v), sh->n, sh->c, sh->h, sh->w,
+                            (unsigned long long)bytes, (unsigned long long)ctx->info.max_alloc_bytes);
+    }
     double t0 = now_ms();
     mcl_plan *p = calloc(1, sizeof *p);
     if (!p)

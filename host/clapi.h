@@ -17,6 +17,7 @@
       (const cl_context_properties *, cl_uint, const cl_device_id *,                               \
        void(CL_CALLBACK *)(const char *, const void *, size_t, void *), void *, cl_int *))         \
     X(cl_int, clReleaseContext, (cl_context))                                                      \
+    X(cl_int, clRetainContext, (cl_context))                                                       \
     X(cl_command_queue, clCreateCommandQueue,                                                      \
       (cl_context, cl_device_id, cl_command_queue_properties, cl_int *))                           \
     X(cl_int, clReleaseCommandQueue, (cl_command_queue))                                           \

@@ -1,9 +1,11 @@
 /* Device enumeration and choice, context and queue. */
 #include "internal.h"
 
+#include <errno.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MCL_MAX_PLATFORMS 16
 #define MCL_MAX_DEVICES 64
@@ -201,6 +203,42 @@ static char *dup_str(const char *s)
     return d;
 }
 
+/* A fresh shared state, ctx its only user. */
+static mcl_status shared_new(mcl_context *ctx)
+{
+    mcl_shared *sh = calloc(1, sizeof *sh);
+    if (!sh)
+        return mcl_fail(NULL, MCL_STATUS_OUT_OF_MEMORY, "shared context state of %zu bytes", sizeof *sh);
+    if (pthread_mutex_init(&sh->lock, NULL) != 0) {
+        free(sh);
+        return mcl_fail(NULL, MCL_STATUS_OUT_OF_MEMORY, "pthread_mutex_init for the program cache lock");
+    }
+    sh->refs = 1;
+    ctx->shared = sh;
+    return MCL_STATUS_OK;
+}
+
+/* Drops ctx's reference; the last one frees the programs and the database. */
+static void shared_release(mcl_context *ctx)
+{
+    mcl_shared *sh = ctx->shared;
+    if (!sh)
+        return;
+    ctx->shared = NULL;
+    pthread_mutex_lock(&sh->lock);
+    unsigned left = --sh->refs;
+    pthread_mutex_unlock(&sh->lock);
+    if (left)
+        return;
+    mcl_programs_release(ctx, sh);
+    /* a context that failed before its database was handed over owns it */
+    if (ctx->tunedb && ctx->tunedb != sh->tunedb)
+        mcl_tunedb_free(ctx->tunedb);
+    mcl_tunedb_free(sh->tunedb);
+    pthread_mutex_destroy(&sh->lock);
+    free(sh);
+}
+
 mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **out)
 {
     mcl_clear_error();
@@ -224,16 +262,22 @@ mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **out)
     if (!ctx)
         return mcl_fail(NULL, MCL_STATUS_OUT_OF_MEMORY, "context allocation of %zu bytes", sizeof *ctx);
     ctx->cl = cl;
+    mcl_status st = shared_new(ctx);
+    if (st != MCL_STATUS_OK)
+        goto error;
     ctx->log = opt->log;
     ctx->log_user = opt->log_user;
     ctx->log_level = opt->log_level;
     ctx->profiling = opt->profiling != 0;
-    mcl_status st = MCL_STATUS_OK;
     if ((opt->cache_dir && !(ctx->cache_dir = dup_str(opt->cache_dir))) ||
         (opt->kernel_dir && !(ctx->kernel_dir = dup_str(opt->kernel_dir)))) {
         st = mcl_fail(NULL, MCL_STATUS_OUT_OF_MEMORY, "copying the option strings");
         goto error;
     }
+    /* the cache folder's last component is created if missing; any other
+     * failure shows up (logged) when the first entry is written */
+    if (ctx->cache_dir && *ctx->cache_dir && mkdir(ctx->cache_dir, 0700) != 0 && errno != EEXIST)
+        mcl_log(ctx, MCL_LOG_WARN, "binary cache: cannot create %s: %s", ctx->cache_dir, strerror(errno));
 
     const char *sel = opt->device, *origin = "options.device";
     if (!sel || !*sel) {
@@ -264,6 +308,7 @@ mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **out)
     const char *db = opt->tuning_db ? opt->tuning_db : getenv("MOBICL_TUNING_DB");
     if (db && *db)
         mcl_tunedb_attach(ctx, db);
+    ctx->shared->tunedb = ctx->tunedb;
     *out = ctx;
     return MCL_STATUS_OK;
 error:
@@ -277,16 +322,67 @@ void mcl_context_destroy(mcl_context *ctx)
         return;
     if (ctx->queue)
         ctx->cl->clFinish(ctx->queue);
-    mcl_programs_release(ctx);
     if (ctx->queue)
         ctx->cl->clReleaseCommandQueue(ctx->queue);
+    shared_release(ctx);
     if (ctx->context)
         ctx->cl->clReleaseContext(ctx->context);
     free(ctx->cache_dir);
     free(ctx->kernel_dir);
     free(ctx->build_log);
-    mcl_tunedb_free(ctx->tunedb);
     free(ctx);
+}
+
+mcl_status mcl_context_create_shared(mcl_context *parent, mcl_context **out)
+{
+    mcl_clear_error();
+    if (!out)
+        return mcl_fail(parent, MCL_STATUS_INVALID_ARGUMENT, "shared context output pointer is NULL");
+    *out = NULL;
+    if (!parent)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "parent context is NULL");
+    mcl_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return mcl_fail(parent, MCL_STATUS_OUT_OF_MEMORY, "context allocation of %zu bytes", sizeof *ctx);
+    const mcl_cl_api *cl = parent->cl;
+    ctx->cl = cl;
+    ctx->platform = parent->platform;
+    ctx->device = parent->device;
+    ctx->info = parent->info;
+    ctx->block = parent->block;
+    ctx->profiling = parent->profiling;
+    ctx->log = parent->log;
+    ctx->log_user = parent->log_user;
+    ctx->log_level = parent->log_level;
+    ctx->tunedb = parent->shared->tunedb;
+    /* a reference to the shared state first: the error path undoes it */
+    pthread_mutex_lock(&parent->shared->lock);
+    parent->shared->refs++;
+    pthread_mutex_unlock(&parent->shared->lock);
+    ctx->shared = parent->shared;
+    mcl_status st = MCL_STATUS_OK;
+    if ((parent->cache_dir && !(ctx->cache_dir = dup_str(parent->cache_dir))) ||
+        (parent->kernel_dir && !(ctx->kernel_dir = dup_str(parent->kernel_dir)))) {
+        st = mcl_fail(parent, MCL_STATUS_OUT_OF_MEMORY, "copying the option strings");
+        goto error;
+    }
+    cl_int err = cl->clRetainContext(parent->context);
+    if (err != CL_SUCCESS) {
+        st = mcl_cl_fail(parent, err, "clRetainContext (shared context)");
+        goto error;
+    }
+    ctx->context = parent->context;
+    ctx->queue = cl->clCreateCommandQueue(ctx->context, ctx->device,
+                                          ctx->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
+    if (!ctx->queue || err != CL_SUCCESS) {
+        st = mcl_cl_fail(parent, err, "clCreateCommandQueue (shared context)");
+        goto error;
+    }
+    *out = ctx;
+    return MCL_STATUS_OK;
+error:
+    mcl_context_destroy(ctx);
+    return st;
 }
 
 cl_context mcl_context_cl(const mcl_context *ctx) { return ctx ? ctx->context : NULL; }

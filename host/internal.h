@@ -5,6 +5,7 @@
 #include "clapi.h"
 #include "mobicl.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 typedef struct mcl_program_entry mcl_program_entry;
 typedef struct mcl_tunedb mcl_tunedb;
+typedef struct mcl_shared mcl_shared;
 
 struct mcl_context {
     const mcl_cl_api *cl;
@@ -34,9 +36,19 @@ struct mcl_context {
     mcl_log_level log_level;
     cl_int last_cl_error;
     char *build_log;
-    mcl_program_entry *programs; /* in-memory program cache, a list */
+    mcl_shared *shared; /* program cache and tuning DB, shared with mcl_context_create_shared children */
     mcl_cache_stats stats;
-    mcl_tunedb *tunedb; /* tuning database in use (NULL: none) */
+    mcl_tunedb *tunedb; /* tuning database in use (NULL: none); owned by shared */
+};
+
+/* What a context and its mcl_context_create_shared children share. The
+ * tuning database is read-only once the first context is created; the
+ * program list and refs are guarded by lock. */
+struct mcl_shared {
+    pthread_mutex_t lock;
+    unsigned refs;               /* contexts using it */
+    mcl_program_entry *programs; /* in-memory program cache, a list */
+    mcl_tunedb *tunedb;          /* owned */
 };
 
 /* ---- errors (status.c) ---- */
@@ -64,7 +76,8 @@ void mcl_defs_add(mcl_defs *d, const char *name, long value);
  * cl_kernels/<family>.cl) built with `defs`; programs are cached. */
 mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *defs,
                           const char *kernel, cl_kernel *out);
-void mcl_programs_release(mcl_context *ctx);
+/* Releases the programs of a shared state (its last context is going). */
+void mcl_programs_release(mcl_context *ctx, mcl_shared *sh);
 /* Programs in the context's in-memory cache. */
 size_t mcl_programs_count(const mcl_context *ctx);
 

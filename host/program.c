@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -221,7 +222,9 @@ static void disk_store(mcl_context *ctx, const hash128 *key, cl_program prog)
     if (ctx->cl->clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS)
         goto done;
     cache_path(ctx, key, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    /* unique per process and per call: threads may store at once */
+    static _Atomic unsigned long seq;
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld.%lu", path, (long)getpid(), (unsigned long)atomic_fetch_add(&seq, 1));
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         mcl_log(ctx, MCL_LOG_WARN, "binary cache: cannot write %s: %s", tmp, strerror(errno));
@@ -297,7 +300,12 @@ mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *
     snprintf(opts, sizeof opts, "-cl-std=CL1.2 %s", defs->text);
     char key[768];
     snprintf(key, sizeof key, "%s|%s", family, opts);
-    mcl_program_entry *e = ctx->programs;
+    /* the cache may be shared with other threads' contexts: the lock is held
+     * through a build, so that two threads never build one program twice;
+     * entries live until the last context goes, so e stays valid unlocked */
+    mcl_shared *sh = ctx->shared;
+    pthread_mutex_lock(&sh->lock);
+    mcl_program_entry *e = sh->programs;
     while (e && strcmp(e->key, key) != 0)
         e = e->next;
     if (e) {
@@ -305,23 +313,30 @@ mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *
     } else {
         cl_program prog = NULL;
         mcl_status st = build_program(ctx, family, opts, &prog);
-        if (st != MCL_STATUS_OK)
+        if (st != MCL_STATUS_OK) {
+            pthread_mutex_unlock(&sh->lock);
             return st;
+        }
         e = calloc(1, sizeof *e);
         size_t kl = strlen(key) + 1;
         if (!e || !(e->key = malloc(kl))) {
             free(e);
             ctx->cl->clReleaseProgram(prog);
+            pthread_mutex_unlock(&sh->lock);
             return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "program cache entry");
         }
         memcpy(e->key, key, kl);
         e->program = prog;
-        e->next = ctx->programs;
-        ctx->programs = e;
+        e->next = sh->programs;
+        sh->programs = e;
     }
+    pthread_mutex_unlock(&sh->lock);
     cl_int err = CL_SUCCESS;
     *out = ctx->cl->clCreateKernel(e->program, kernel, &err);
     if (!*out || err != CL_SUCCESS) {
+        if (*out)
+            ctx->cl->clReleaseKernel(*out);
+        *out = NULL;
         char what[128];
         snprintf(what, sizeof what, "clCreateKernel(%s) of family %s", kernel, family);
         return mcl_cl_fail(ctx, err, what);
@@ -329,9 +344,9 @@ mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *
     return MCL_STATUS_OK;
 }
 
-void mcl_programs_release(mcl_context *ctx)
+void mcl_programs_release(mcl_context *ctx, mcl_shared *sh)
 {
-    mcl_program_entry *e = ctx->programs;
+    mcl_program_entry *e = sh->programs;
     while (e) {
         mcl_program_entry *n = e->next;
         ctx->cl->clReleaseProgram(e->program);
@@ -339,13 +354,17 @@ void mcl_programs_release(mcl_context *ctx)
         free(e);
         e = n;
     }
-    ctx->programs = NULL;
+    sh->programs = NULL;
 }
 
 size_t mcl_programs_count(const mcl_context *ctx)
 {
     size_t n = 0;
-    for (const mcl_program_entry *e = ctx ? ctx->programs : NULL; e; e = e->next)
+    if (!ctx || !ctx->shared)
+        return 0;
+    pthread_mutex_lock(&ctx->shared->lock);
+    for (const mcl_program_entry *e = ctx->shared->programs; e; e = e->next)
         n++;
+    pthread_mutex_unlock(&ctx->shared->lock);
     return n;
 }

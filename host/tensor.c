@@ -92,6 +92,14 @@ mcl_status mcl_tensor_create(mcl_context *ctx, const mcl_shape *shape, mcl_layou
     t->shape = *shape;
     t->layout = layout;
     t->bytes = mcl_tensor_floats(shape, layout, ctx->block) * sizeof(float);
+    if (ctx->info.max_alloc_bytes && t->bytes > ctx->info.max_alloc_bytes) {
+        size_t b = t->bytes;
+        free(t);
+        return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY,
+                        "tensor shape %ux%ux%ux%u needs %zu bytes, more than the device's largest allocation "
+                        "(CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu)",
+                        shape->n, shape->c, shape->h, shape->w, b, (unsigned long long)ctx->info.max_alloc_bytes);
+    }
     cl_int err = CL_SUCCESS;
     t->buf = ctx->cl->clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, t->bytes, NULL, &err);
     if (!t->buf || err != CL_SUCCESS) {

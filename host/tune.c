@@ -87,6 +87,24 @@ static double median(double *v, size_t n)
     return n ? (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2])) : 0;
 }
 
+/* Restoring the ops after a failure st calls functions that clear the
+ * thread's message: keep_msg saves it (without the status prefix), put_msg
+ * sets it again. */
+static void keep_msg(mcl_status st, char *buf, size_t n)
+{
+    buf[0] = 0;
+    if (st == MCL_STATUS_OK)
+        return;
+    const char *m = mcl_last_error(), *pre = mcl_status_string(st);
+    size_t pl = strlen(pre);
+    snprintf(buf, n, "%s", strncmp(m, pre, pl) == 0 && m[pl] == ':' && m[pl + 1] == ' ' ? m + pl + 2 : m);
+}
+static void put_msg(mcl_context *ctx, mcl_status st, const char *buf)
+{
+    if (st != MCL_STATUS_OK && buf[0])
+        mcl_fail(ctx, st, "%s", buf);
+}
+
 /* Reshape op with tunables t (NULL: the default; the database is set aside
  * while tuning) for the same input shapes, and bind the same tensors again. */
 static mcl_status configure(mcl_op *op, const mcl_tunables *t)
@@ -460,9 +478,12 @@ static mcl_status tune_group(tuner *T, group *g)
     g->r.best_ms = g->ms[g->best];
     g->r.default_ms = g->ms[g->def];
     g->r.improved = g->best != g->def;
+    char why[768];
+    keep_msg(st, why, sizeof why); /* configure clears the thread's message */
     mcl_status s2 = configure(op, NULL);
     if (s2 == MCL_STATUS_OK)
         s2 = buffer_io(op, T->keep, 1);
+    put_msg(T->ctx, st, why);
     if (T->ran > g->rep)
         T->ran = g->rep; /* the next prepare runs it again */
     return st != MCL_STATUS_OK ? st : s2;
@@ -572,7 +593,10 @@ mcl_status mcl_tune_ops(mcl_context *ctx, mcl_op *const *ops, size_t n_ops, cons
         if (!T.deadline)
             break;
     }
-    /* every op back to what it had, with the database in place again */
+    /* every op back to what it had, with the database in place again (the
+     * restore clears the thread's message: keep the failure's) */
+    char why[768];
+    keep_msg(st, why, sizeof why);
     ctx->tunedb = db;
     for (size_t k = 0; k < ng; k++) {
         mcl_op *op = ops[gs[k].rep];
@@ -580,6 +604,7 @@ mcl_status mcl_tune_ops(mcl_context *ctx, mcl_op *const *ops, size_t n_ops, cons
         if (st == MCL_STATUS_OK)
             st = s2;
     }
+    put_msg(ctx, st, why);
     free(T.ref), free(T.got), free(T.keep), free(T.nan);
     free(user), free(user_set);
     mcl_tune_result *res = st == MCL_STATUS_OK ? malloc((ng ? ng : 1) * sizeof *res) : NULL;

@@ -16,6 +16,8 @@ static void usage(FILE *f)
                "commands:\n"
                "  run       build, plan and run a network: mobicl run --model shufflenet_v2_x1_0 (--help for options)\n"
                "  tune      tune kernel parameters into a tuning database: mobicl tune --model shufflenet_v2_x1_0 --budget 60s\n"
+               "  bench     per-block latency table for architecture search: mobicl bench --lut --out lut.csv;\n"
+               "            mobicl bench --predict mnasnet1_0 --table lut.csv compares its sum with the measured network\n"
                "  info      list OpenCL platforms and devices, and the device mobicl picks\n"
                "  version   print the library version\n"
                "environment: MOBICL_DEVICE=<index|name substring> picks the device;\n"
@@ -80,6 +82,8 @@ int main(int argc, char **argv)
         return mcl_cli_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "tune"))
         return mcl_cli_tune(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "bench"))
+        return mcl_cli_bench(argc - 2, argv + 2);
     if (!strcmp(argv[1], "version")) {
         printf("mobicl %s\n", MCL_VERSION_STRING);
         return 0;

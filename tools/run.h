@@ -4,5 +4,7 @@
 
 /* `mobicl run ARGS...` (argv after "run"); returns the exit status. */
 int mcl_cli_run(int argc, char **argv);
+/* `mobicl bench ARGS...` (tools/bench.c). */
+int mcl_cli_bench(int argc, char **argv);
 
 #endif

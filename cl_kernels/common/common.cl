@@ -26,13 +26,18 @@ typedef MCL_CAT(float, CB) floatx;
 #define vloadx MCL_CAT(vload, CB)
 #define vstorex MCL_CAT(vstore, CB)
 
+/* ReLU / ReLU6 that let NaN through (fmax and clamp would turn it into a
+ * number and hide a broken input); scalar or vector x. */
+#define MCL_RELU(x) select(fmax((x), 0.0f), (x), isnan(x))
+#define MCL_RELU6(x) select(clamp((x), 0.0f, 6.0f), (x), isnan(x))
+
 #ifdef ACT
 #if ACT == 0
 #define ACTIVATE(x) (x)
 #elif ACT == 1
-#define ACTIVATE(x) fmax((x), 0.0f)
+#define ACTIVATE(x) MCL_RELU(x)
 #elif ACT == 2
-#define ACTIVATE(x) clamp((x), 0.0f, 6.0f)
+#define ACTIVATE(x) MCL_RELU6(x)
 #else
 #error "ACT must be 0 (none), 1 (relu) or 2 (relu6)"
 #endif

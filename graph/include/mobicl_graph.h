@@ -11,8 +11,13 @@
  * are NCHW; every builder call infers the output shape with the op's own
  * validate function and fails, naming the node, if it does not fit.
  *
- * Threads: a graph may be read (planned) from several threads at once but
- * not modified meanwhile; a plan is used by one thread at a time. */
+ * Threads (see also "Threads" in mobicl.h): a graph may be read (planned,
+ * introspected) from several threads at once but not modified meanwhile. A
+ * plan belongs to its context and is used by one thread at a time; to run
+ * plans on several threads, plan each on its own context made with
+ * mcl_context_create_shared (one OpenCL context, one program cache and
+ * tuning database, a command queue per thread). The zoo and the .npy
+ * functions keep no state and may be called from any thread. */
 #ifndef MOBICL_GRAPH_H
 #define MOBICL_GRAPH_H
 

@@ -103,7 +103,7 @@ typedef struct mcl_context_options {
     const char *device;
     int profiling;          /* create the queue with profiling enabled */
     uint32_t block;         /* channel block x of the internal layout: 4, 8 or 16; 0 = per device (GPU 4, CPU 16) */
-    const char *cache_dir;  /* on-disk program binary cache; NULL = none */
+    const char *cache_dir;  /* on-disk program binary cache (its last folder is created if missing); NULL = none */
     const char *kernel_dir; /* development override: read <family>.cl from here instead of the embedded copies */
     mcl_log_fn log;         /* NULL = silent */
     void *log_user;
@@ -118,6 +118,34 @@ typedef struct mcl_context_options {
 
 mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **ctx);
 void mcl_context_destroy(mcl_context *ctx);
+
+/* Threads. A context owns one in-order command queue; everything that
+ * enqueues on it (ops, tensors, plans, the tuner, mcl_context_finish) is
+ * used by one thread at a time: a context and the tensors, ops and plans
+ * made on it are not to be used from two threads at once. To run on
+ * several threads, give each thread its own context made with
+ * mcl_context_create_shared: it shares the parent's OpenCL context and
+ * device (its cl_mem objects are valid in the other, but tensors, ops and
+ * plans belong to the context they were made on), its in-memory program
+ * cache (guarded by a mutex: a program is built once, by the first thread
+ * that needs it, while the others wait) and its tuning database (read-only
+ * after creation), and has its own command queue, cache statistics, build
+ * log and last OpenCL error. What may be shared between threads: the
+ * contexts of one family (each used by its own thread), the on-disk program
+ * cache (entries are written to a unique temporary file and renamed), the
+ * tuning-database file for reading, mcl_graph (read-only, see
+ * mobicl_graph.h); mcl_last_error() is per thread. What may not: one
+ * context's queue, a tensor, an op, a plan. The log callback may be called
+ * from every thread that uses a context of the family (at times with the
+ * program cache locked), so it must be thread-safe and must not call
+ * mobicl. mcl_cl_api_override (tests) is not thread-safe.
+ *
+ * mcl_context_create_shared: a new context on parent's OpenCL context with
+ * its own queue (profiling as the parent's), same options otherwise. The
+ * family's shared state is reference-counted: parent and children may be
+ * destroyed in any order. Creating one is not to race with the use of
+ * parent on another thread (create the children up front). */
+mcl_status mcl_context_create_shared(mcl_context *parent, mcl_context **child);
 
 cl_context mcl_context_cl(const mcl_context *ctx);
 cl_command_queue mcl_context_queue(const mcl_context *ctx);
@@ -366,7 +394,9 @@ typedef struct mcl_tune_result {
  * against the default, interleaved, and kept only if faster. The ops are
  * left with the tunables they had. The context needs profiling. The
  * context's tuning database is not used while tuning (the baseline is the
- * heuristic default). *results is malloc'ed (free()), one per key. */
+ * heuristic default). *results is malloc'ed (free()), one per key. On
+ * failure nothing is returned, and an op whose restore failed too (the
+ * OpenCL failure hit it) is left unreshaped: reshape and set it up again. */
 mcl_status mcl_tune_ops(mcl_context *ctx, mcl_op *const *ops, size_t n_ops, const mcl_tune_options *opt,
                         mcl_tune_result **results, size_t *n_results);
 

@@ -7,8 +7,8 @@
 double ref_act(double x, int act)
 {
     switch (act) {
-    case REF_ACT_RELU:
-        return x > 0.0 ? x : 0.0;
+    case REF_ACT_RELU: /* NaN passes through, as in the kernels */
+        return x < 0.0 ? 0.0 : x;
     case REF_ACT_RELU6:
         return x < 0.0 ? 0.0 : (x > 6.0 ? 6.0 : x);
     default:
@@ -122,8 +122,8 @@ void ref_pool2d(const ref_pool2d_params *p, const float *in, float *out)
                             if (ix < 0 || ix >= p->w)
                                 continue;
                             const double v = plane[(size_t)iy * p->w + (size_t)ix];
-                            if (v > mx)
-                                mx = v;
+                            if (v > mx || isnan(v)) /* a NaN in the window wins and stays */
+                                mx = isnan(mx) ? mx : v;
                             sum += v;
                             inside++;
                         }
