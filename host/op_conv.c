@@ -321,13 +321,22 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
         mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);
         add_shape_defs(&defs, d);
         mcl_defs_add(&defs, "HAS_RES", d->residual != 0);
-        if (!dw)
+        /* a plain image (<= B channels, groups 1): each work-item computes
+         * up to 4 output blocks from one read of its input rows */
+        const uint32_t OB = mcl_cblocks(d->out_channels, B);
+        const uint32_t obn = !dw && c->in_nchw && !c->grouped && d->in_channels <= B ? (OB < 4 ? OB : 4) : 1;
+        if (!dw) {
             mcl_defs_add(&defs, "IN_NCHW", c->in_nchw);
+            if (c->in_nchw) {
+                mcl_defs_add(&defs, "ICN", d->in_channels);
+                mcl_defs_add(&defs, "OBN", obn);
+            }
+        }
         op->kname = dw ? "dwconv" : "conv";
         if ((st = mcl_op_kernel(op, op->kname, &defs, op->kname)) != MCL_STATUS_OK)
             return st;
-        mcl_op_set_range(op, 2, ceil_div(out->w, op->tun.tile_w) * out->h,
-                         (size_t)in->n * mcl_cblocks(d->out_channels, B), 1, op->tun.wg);
+        mcl_op_set_range(op, 2, ceil_div(out->w, op->tun.tile_w) * out->h, (size_t)in->n * ceil_div(OB, obn), 1,
+                         op->tun.wg);
         return MCL_STATUS_OK;
     }
     case MCL_CONV_CLBLAST: {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mobicl_graph.h"
+#include "ref.h"
 #include "ref_graph.h"
 
 typedef struct net {
@@ -177,3 +178,54 @@ NET_TEST(mobilenet_v1_a075_r192_b2, 0, {"mobilenet_v1", {.alpha = 0.75f, .resolu
 NET_TEST(mnasnet1_0, 1, {"mnasnet1_0", {0}})
 NET_TEST(mnasnet0_5, 0, {"mnasnet0_5", {0}})
 NET_TEST(shufflenet_v2_x1_0_batch3, 0, {"shufflenet_v2_x1_0", {.batch = 3}})
+
+/* A network's image read in place by its first KxK conv (plain NCHW input):
+ * 3 channels into 72 outputs (several output blocks per work-item, a tail
+ * group), 20 channels (more than one channel block), a grouped first conv,
+ * stride 2 with odd sizes and batch 2; each against the reference. */
+Test(plan, image_first_conv)
+{
+    static const struct {
+        uint32_t n, c, h, w, out, groups, k, s;
+    } cs[] = {{1, 3, 17, 23, 72, 1, 3, 2}, {2, 3, 9, 9, 16, 1, 3, 1}, {1, 20, 11, 9, 24, 1, 3, 2},
+              {1, 8, 7, 10, 12, 2, 3, 1}, {1, 4, 12, 12, 40, 1, 5, 2}};
+    mcl_context *ctx = ctx_new();
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        mcl_graph *g = NULL;
+        cr_assert_eq(mcl_graph_create(&g), MCL_STATUS_OK);
+        mcl_shape s = {cs[i].n, cs[i].c, cs[i].h, cs[i].w};
+        mcl_value x, y;
+        cr_assert_eq(mcl_graph_input(g, "image", &s, &x), MCL_STATUS_OK);
+        const uint32_t k = cs[i].k;
+        mcl_conv2d_desc d = {.in_channels = cs[i].c, .out_channels = cs[i].out, .groups = cs[i].groups,
+                             .kernel_h = k, .kernel_w = k, .stride_h = cs[i].s, .stride_w = cs[i].s,
+                             .pad_top = k / 2, .pad_left = k / 2, .pad_bottom = k / 2, .pad_right = k / 2,
+                             .activation = MCL_ACT_RELU6};
+        const size_t wn = (size_t)cs[i].out * (cs[i].c / cs[i].groups) * k * k;
+        float *w = malloc((wn + cs[i].out) * sizeof *w);
+        cr_assert_not_null(w);
+        ref_fill_uniform(w, wn + cs[i].out, 40 + (uint32_t)i, -1, 1);
+        cr_assert_eq(mcl_graph_conv2d(g, "conv1", &d, w, w + wn, x, -1, &y), MCL_STATUS_OK, "%s", mcl_last_error());
+        cr_assert_eq(mcl_graph_output(g, y), MCL_STATUS_OK);
+        free(w);
+        const size_t xn = mcl_shape_count(&s);
+        mcl_shape os;
+        mcl_graph_value_shape(g, y, &os);
+        const size_t yn = mcl_shape_count(&os);
+        float *xv = malloc(xn * sizeof *xv);
+        cr_assert_not_null(xv);
+        ref_fill_uniform(xv, xn, 50 + (uint32_t)i, -2, 2);
+        const float *in[1] = {xv};
+        float *want[1] = {NULL};
+        cr_assert_eq(ref_graph_run(g, in, want), 0, "%s", ref_graph_error());
+        float *got = run_plan(ctx, g, 0, xv, xn, yn, NULL);
+        ref_mismatch m;
+        cr_assert(ref_compare(got, want[0], yn, 1e-4, 1e-4, &m), "case %zu: element %zu got %g want %g", i, m.first,
+                  m.got, m.want);
+        free(got);
+        free(want[0]);
+        free(xv);
+        mcl_graph_destroy(g);
+    }
+    mcl_context_destroy(ctx);
+}
