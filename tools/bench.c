@@ -645,7 +645,7 @@ static int predict_mode(mcl_context *ctx, const bench_args *a)
     if (a->lut_in && !read_lut(a->lut_in, &ps))
         goto out;
     mcl_zoo_options zo = {0};
-    if (mcl_zoo_build(a->model, &zo, &g) != MCL_STATUS_OK) {
+    if (cli_load_model(a->model, &zo, &g) != MCL_STATUS_OK) {
         fprintf(stderr, "mobicl bench: model \"%s\": %s\n", a->model, mcl_last_error());
         rc = 2;
         goto out;

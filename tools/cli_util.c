@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "mobicl_onnx.h"
 
 int cli_parse_u32(const char *cmd, const char *flag, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 {
@@ -56,4 +59,19 @@ float *cli_random_floats(size_t n, uint64_t seed)
     for (size_t i = 0; x && i < n; i++)
         x[i] = (float)((splitmix(&seed) >> 40) * (1.0 / 16777216.0) * 2.0 - 1.0);
     return x;
+}
+
+int cli_is_onnx_model(const char *model)
+{
+    size_t n = model ? strlen(model) : 0;
+    return (n > 5 && !strcmp(model + n - 5, ".onnx")) || (model && strchr(model, '/'));
+}
+
+mcl_status cli_load_model(const char *model, const mcl_zoo_options *zo, mcl_graph **g)
+{
+    if (!cli_is_onnx_model(model))
+        return mcl_zoo_build(model, zo, g);
+    mcl_onnx_options oo = {0};
+    oo.batch = zo ? zo->batch : 0;
+    return mcl_onnx_load(model, &oo, g);
 }

@@ -29,7 +29,8 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: mobicl run --model NAME [options]\n"
             "  --model NAME        zoo network: mobilenet_v1, mobilenet_v2, shufflenet_v1, shufflenet_v2_x0_5,\n"
-            "                      shufflenet_v2_x1_0, shufflenet_v2_x1_5, shufflenet_v2_x2_0, mnasnet0_5, mnasnet1_0\n"
+            "                      shufflenet_v2_x1_0, shufflenet_v2_x1_5, shufflenet_v2_x2_0, mnasnet0_5, mnasnet1_0;\n"
+            "                      or an ONNX model FILE.onnx (opsets 9-17; --batch sets a symbolic batch)\n"
             "  --alpha A           width multiplier (mobilenet_v1, mobilenet_v2)\n"
             "  --resolution R      input height and width (mobilenet_v1, mobilenet_v2)\n"
             "  --groups G          shufflenet_v1 groups\n"
@@ -200,7 +201,7 @@ int mcl_cli_run(int argc, char **argv)
     mcl_plan *plan = NULL;
     float *x = NULL, *y = NULL;
     double *lat = NULL, *lt = NULL;
-    if (mcl_zoo_build(a.model, &a.zoo, &g) != MCL_STATUS_OK) {
+    if (cli_load_model(a.model, &a.zoo, &g) != MCL_STATUS_OK) {
         fprintf(stderr, "mobicl run: model \"%s\": %s\n", a.model, mcl_last_error());
         return 2;
     }

@@ -4,7 +4,8 @@
 # (the CPU OpenCL device the tests run on), CLBlast and Criterion.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
-      libclblast-dev libcriterion-dev clinfo)
+      libclblast-dev libcriterion-dev clinfo
+      protobuf-c-compiler libprotobuf-c-dev python3-onnx)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -391,7 +391,7 @@ int mcl_cli_tune(int argc, char **argv)
     mcl_tensor *t[2] = {NULL, NULL};
     mcl_tune_result *res = NULL;
     size_t n_ops = 0, n_res = 0;
-    if (a.model && mcl_zoo_build(a.model, &a.zoo, &g) != MCL_STATUS_OK) {
+    if (a.model && cli_load_model(a.model, &a.zoo, &g) != MCL_STATUS_OK) {
         fprintf(stderr, "mobicl tune: model \"%s\": %s\n", a.model, mcl_last_error());
         return 2;
     }
