@@ -23,8 +23,8 @@ SYSROOT=$PWD/$BUILD/sysroot
 APTDIR=$PWD/$BUILD/apt
 # Unpacked with their whole runtime closure (minus what the cross toolchain
 # already has); the -dev packages and headers without dependencies.
-RUNTIME_PKGS=(ocl-icd-libopencl1 libcriterion3)
-DEV_PKGS=(ocl-icd-opencl-dev opencl-c-headers libcriterion-dev libboxfort-dev)
+RUNTIME_PKGS=(ocl-icd-libopencl1 libcriterion3 libprotobuf-c1)
+DEV_PKGS=(ocl-icd-opencl-dev opencl-c-headers libcriterion-dev libboxfort-dev libprotobuf-c-dev)
 SKIP_RE='^(libc6|libgcc-s1|libstdc\+\+6|gcc-12-base|libcrypt1)$'
 
 t_all=$SECONDS
