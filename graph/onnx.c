@@ -216,7 +216,8 @@ static mcl_status put_const(ox *o, const char *name, int type, const int64_t *di
         return oerr(o, MCL_STATUS_OUT_OF_MEMORY, "out of memory");
     }
     e->type = type;
-    memcpy(e->dims, dims, nd * sizeof *dims);
+    if (nd)
+        memcpy(e->dims, dims, nd * sizeof *dims);
     e->nd = nd;
     e->count = (size_t)prod(dims, nd);
     e->f = f;
