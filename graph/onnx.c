@@ -449,7 +449,8 @@ static int attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *v, siz
     if (!a)
         return -1;
     size_t c = a->n_ints < cap ? a->n_ints : cap;
-    memcpy(v, a->ints, c * sizeof *v);
+    if (c) /* an empty list has ints == NULL: no memcpy from NULL */
+        memcpy(v, a->ints, c * sizeof *v);
     return (int)a->n_ints;
 }
 
@@ -538,6 +539,17 @@ static mcl_status fold_elementwise(ox *o, const char *op)
 }
 
 /* Normalised axis in [0, rank). */
+/* Flatten's axis: in [-rank, rank], negative counted from the end. */
+static int flatten_axis(int64_t a, size_t rank, size_t *out)
+{
+    if (a < 0)
+        a += (int64_t)rank;
+    if (a < 0 || a > (int64_t)rank)
+        return 0;
+    *out = (size_t)a;
+    return 1;
+}
+
 static int axis_of(int64_t a, size_t rank, size_t *out)
 {
     if (a < 0)
@@ -557,6 +569,8 @@ static mcl_status fold(ox *o)
     mcl_status st;
     if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div"))
         return fold_elementwise(o, op);
+    if (!a && strcmp(op, "Concat")) /* all_const skips empty names: input 0 may be "" */
+        return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "%s: its first input is missing", op);
     if (!strcmp(op, "Identity") || !strcmp(op, "Dropout") || !strcmp(op, "Cast")) {
         int to = (int)attr_i(o->node, "to", a->type == T_FLOAT ? 1 : 7);
         int flt = to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || to == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
@@ -693,7 +707,7 @@ static mcl_status fold(ox *o)
         size_t nd;
         if (op[0] == 'F') {
             size_t ax;
-            if (!axis_of(attr_i(o->node, "axis", 1), a->nd + 1, &ax))
+            if (!flatten_axis(attr_i(o->node, "axis", 1), a->nd, &ax))
                 return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Flatten axis out of range");
             d[0] = prod(a->dims, ax);
             d[1] = prod(a->dims + ax, a->nd - ax);
@@ -1322,11 +1336,16 @@ static mcl_status op_softmax(ox *o)
     mcl_shape s = vshape(o, x->v);
     size_t ax;
     int ok = axis_of(attr_i(o->node, "axis", o->opset < 13 ? 1 : -1), x->nd, &ax);
-    /* over channels: axis 1 of [N,C] or of N,C,1,1 (before opset 13, axis 1
-     * means the flattened trailing dims, which are the channels when H = W = 1) */
-    ok = ok && s.h == 1 && s.w == 1 && (ax == 1 || (x->nd == 2 && ax == 1));
+    /* mobicl's softmax runs over the channels of each (n, h, w). From
+     * opset 13 on, axis 1 is exactly that for any rank (rank 3 [A,B,L] is
+     * A,B,1,L); before 13, axis 1 means all dims after the first as one, so
+     * the trailing dims must be 1; the last axis of a rank-2 tensor is 1. */
+    if (ok && ax == 1 && o->opset < 13)
+        ok = s.h == 1 && s.w == 1;
+    ok = ok && ax == 1 && is_nchw(o, x);
     if (!ok)
-        return oerr(o, MCL_STATUS_UNSUPPORTED, "Softmax only over channels of an [N,C] or [N,C,1,1] tensor");
+        return oerr(o, MCL_STATUS_UNSUPPORTED, "Softmax only over axis 1 (channels; before opset 13 with trailing dims "
+                    "of 1)");
     mcl_value y = -1;
     return emit(o, mcl_graph_softmax(o->g, nname(o), x->v, &y), &y, x->dims, x->nd);
 }
@@ -1373,7 +1392,7 @@ static mcl_status op_reshape_like(ox *o)
     const int64_t total = prod(x->dims, x->nd);
     if (!strcmp(op, "Flatten")) {
         size_t ax;
-        if (!axis_of(attr_i(o->node, "axis", 1), x->nd + 1, &ax))
+        if (!flatten_axis(attr_i(o->node, "axis", 1), x->nd, &ax))
             return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Flatten axis out of range");
         d[0] = prod(x->dims, ax);
         d[1] = prod(x->dims + ax, x->nd - ax);
@@ -1499,6 +1518,24 @@ static mcl_status convert(ox *o)
     const char *op = o->node->op_type;
     if (o->node->domain && *o->node->domain && strcmp(o->node->domain, "ai.onnx"))
         return oerr(o, MCL_STATUS_UNSUPPORTED, "op '%s' of domain '%s' is not supported", op, o->node->domain);
+    if (o->opset < 9) {
+        /* Older models: only ops whose earlier versions compute what this
+         * importer assumes (their later changes added types, attributes with
+         * the old default, or moved attributes to inputs handled above). */
+        static const char *const same[] = {"Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool",
+                                           "BatchNormalization", "Softmax", "Concat", "Identity", "Dropout",
+                                           "Flatten", "Clip", "Gemm", "Constant", "Add", "Mul", "Sub", "Div"};
+        int ok = 0;
+        for (size_t k = 0; k < sizeof same / sizeof *same; k++)
+            ok |= !strcmp(op, same[k]);
+        if (ok && op[0] != 'C' && op[0] != 'R' && attr_i(o->node, "broadcast", 0) && strcmp(op, "Gemm"))
+            ok = 0; /* legacy axis broadcasting (opset < 7) */
+        if (ok && !strcmp(op, "BatchNormalization") && !attr_i(o->node, "spatial", 1))
+            ok = 0;
+        if (!ok)
+            return oerr(o, MCL_STATUS_UNSUPPORTED, "op '%s' at opset %d is not supported (models before opset 9: "
+                        "only ops unchanged in meaning since)", op, o->opset);
+    }
     if (!strcmp(op, "Constant"))
         return op_constant(o);
     if (!strcmp(op, "Shape")) {
@@ -1718,8 +1755,9 @@ static mcl_status load(ox *o, const Onnx__ModelProto *m, const mcl_onnx_options 
     }
     if (!m->n_opset_import)
         o->opset = 1;
-    if (o->opset < 9 || o->opset > 17)
-        return oerr(o, MCL_STATUS_UNSUPPORTED, "opset %d of the default domain (supported: 9 to 17)", o->opset);
+    if (o->opset < 1 || o->opset > 17)
+        return oerr(o, MCL_STATUS_UNSUPPORTED, "opset %d of the default domain (supported: 9 to 17, and older "
+                    "models whose ops mean the same as at opset 9)", o->opset);
     if (!m->graph)
         return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "the model has no graph");
     const Onnx__GraphProto *gp = m->graph;
@@ -1820,7 +1858,7 @@ mcl_status mcl_onnx_load(const char *path, const mcl_onnx_options *opt, mcl_grap
     if (!slash)
         snprintf(dir, sizeof dir, ".");
     else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path ? slash - path : 1), path);
+        snprintf(dir, sizeof dir, "%.*s", (slash != path) ? (int)(slash - path) : 1, path);
     ox o = {.src = path, .base_dir = dir};
     st = load_buf(&o, buf, size, opt, g);
     free(buf);

@@ -1202,7 +1202,8 @@ static mcl_status cover_pads(mcl_plan *p)
         pstore *s = &p->stores[k];
         int used = 0; /* a fused-away intermediate has no step at all */
         for (size_t j = 0; j < p->n_steps && !used; j++)
-            used = p->steps[j].out_store == (int)k || p->steps[j].in_store == (int)k;
+            used = p->steps[j].out_store == (int)k || p->steps[j].in_store == (int)k ||
+                   p->steps[j].res_store == (int)k || p->steps[j].pass_store == (int)k;
         for (size_t o = 0; o < p->n_outputs && !used; o++)
             used = p->out_store[o] == (int)k;
         s->unused = !used;

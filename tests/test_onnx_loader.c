@@ -123,7 +123,8 @@ Test(onnx_loader, errors_name_what_broke)
 {
     expect_error("unsupported_op.onnx", MCL_STATUS_UNSUPPORTED, "Sigmoid", "'sig1'");
     expect_error("unsupported_op.onnx", MCL_STATUS_UNSUPPORTED, "opset 13", NULL);
-    expect_error("old_opset.onnx", MCL_STATUS_UNSUPPORTED, "opset 8", NULL);
+    expect_error("new_opset.onnx", MCL_STATUS_UNSUPPORTED, "opset 18", NULL);
+    expect_error("old_opset_op.onnx", MCL_STATUS_UNSUPPORTED, "'Reshape' at opset 8", "'rs'");
     expect_error("size_mismatch.onnx", MCL_STATUS_INVALID_ARGUMENT, "'w'", "100 bytes");
     expect_error("huge_tensor.onnx", MCL_STATUS_INVALID_ARGUMENT, "'w'", "overflow");
     expect_error("negative_dim.onnx", MCL_STATUS_INVALID_ARGUMENT, "'w'", "-3");

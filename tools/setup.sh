@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
       libclblast-dev libcriterion-dev clinfo
-      protobuf-c-compiler libprotobuf-c-dev python3-onnx python3-numpy)
+      protobuf-c-compiler libprotobuf-c-dev python3-onnx python3-numpy
+      python3-torch python3-torchvision libonnx-testdata)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -78,7 +78,9 @@ np.save(os.path.join(out, "shuffle_out.npy"), ys)
 relu = lambda i, o, name="relu": helper.make_node("Relu", [i], [o], name=name)
 # one fault each
 save("unsupported_op", [helper.make_node("Sigmoid", ["x"], ["y"], name="sig1")], [vi("x", [1, 4])], [vi("y", [1, 4])])
-save("old_opset", [relu("x", "y")], [vi("x", [1, 4])], [vi("y", [1, 4])], opset=8)
+save("new_opset", [relu("x", "y")], [vi("x", [1, 4])], [vi("y", [1, 4])], opset=18)
+save("old_opset_op", [helper.make_node("Reshape", ["x", "s"], ["y"], name="rs")], [vi("x", [1, 4]), vi("s", [2])],
+     [vi("y", [1, 4])], opset=8)
 
 
 def raw_tensor(name, dims, raw):  # no size check, unlike helper.make_tensor
