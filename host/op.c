@@ -15,12 +15,17 @@ static const uint32_t k_tc_one[] = {1, 0};
 static const uint32_t k_tc_pw[] = {1, 2, 4, 0};
 /* wg 0 (the driver's choice) is always allowed and not listed */
 static const uint32_t k_wg[] = {8, 16, 32, 64, 0};
+/* dwpw: 7 divides the 7/14/28/56/112 planes; wg 2 is its CPU default */
+static const uint32_t k_tw_dwpw[] = {2, 4, 7, 8, 0};
+static const uint32_t k_tc_dwpw[] = {1, 2, 4, 0};
+static const uint32_t k_wg_dwpw[] = {2, 4, 8, 16, 32, 64, 0};
 
 static const mcl_space k_spaces[MCL_FAMILY_COUNT_] = {
     [MCL_FAMILY_CONV] = {"conv", k_tw_conv, k_tc_one, k_wg},
     [MCL_FAMILY_DWCONV] = {"dwconv", k_tw_dw, k_tc_one, k_wg},
     [MCL_FAMILY_PWCONV] = {"pwconv", k_tw_pw, k_tc_pw, k_wg},
     [MCL_FAMILY_POOL] = {"pool", k_tw_pool, k_tc_one, k_wg},
+    [MCL_FAMILY_DWPW] = {"dwpw", k_tw_dwpw, k_tc_dwpw, k_wg_dwpw},
 };
 
 const mcl_space *mcl_space_get(mcl_family f)

@@ -3,6 +3,7 @@
  * channels: wdw [C][KH][KW], wpw [OUT][C] (dense). */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef struct dwpw_impl {
@@ -28,8 +29,11 @@ static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
      * depthwise computed once per work-item (OPB = all blocks); on 7x7
      * planes two block groups keep both cores busy; 16-channel outputs
      * 8 pixels x 1 block. */
-    f->tw = out->c <= B ? 8 : 7;
-    f->tc = out->c <= B ? 1 : 2;
+    mcl_tunables def = {out->c <= B ? 8 : 7, out->c <= B ? 1 : 2, ctx->info.is_gpu ? 0 : 2};
+    if ((st = mcl_op_tunables(op, MCL_FAMILY_DWPW, &def, in, out)) != MCL_STATUS_OK)
+        return st;
+    f->tw = op->tun.tile_w;
+    f->tc = op->tun.tile_c;
     f->opb = (OB + f->tc - 1) / f->tc * f->tc;
     if ((size_t)out->h * out->w <= 64 && OB >= 2 * f->tc)
         f->opb = ((OB + 1) / 2 + f->tc - 1) / f->tc * f->tc;
@@ -53,9 +57,17 @@ static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     const size_t hw = (size_t)mid.h * mid.w;
     op->flops = 2.0 * in->n * hw * ((double)in->c * f->dw.kernel_h * f->dw.kernel_w + (double)in->c * out->c);
     op->bytes = 4.0 * ((double)mcl_shape_count(in) + (double)mcl_shape_count(out) * (f->pw.residual ? 2 : 1));
-    mcl_op_set_range(op, 3, (size_t)out->h * ((out->w + f->tw - 1) / f->tw), (OB + f->opb - 1) / f->opb, in->n,
-                     ctx->info.is_gpu ? 0 : 2);
+    mcl_op_set_range(op, 3, (size_t)out->h * ((out->w + f->tw - 1) / f->tw), (OB + f->opb - 1) / f->opb, in->n, op->tun.wg);
     return MCL_STATUS_OK;
+}
+
+/* What the kernel's speed depends on (mcl_op_tune_key). */
+static void dwpw_tune_key(const mcl_op *op, const mcl_shape *in, const mcl_shape *out, char *buf, size_t n)
+{
+    const dwpw_impl *f = op->impl;
+    snprintf(buf, n, "dwpw n=%u in=%u out=%u hw=%ux%u k=%ux%u s=%ux%u res=%d cb=%u", in->n, in->c, out->c, out->h,
+             out->w, f->dw.kernel_h, f->dw.kernel_w, f->dw.stride_h, f->dw.stride_w, f->pw.residual != 0,
+             op->ctx->block);
 }
 
 static size_t dwpw_setup_extra(const mcl_op *op) { return ((const dwpw_impl *)op->impl)->pw.residual ? 1 : 0; }
@@ -95,6 +107,7 @@ static const mcl_op_vtable k_dwpw_vt = {
     .reshape = dwpw_reshape,
     .setup = dwpw_setup,
     .setup_extra = dwpw_setup_extra,
+    .tune_key = dwpw_tune_key,
     .destroy = dwpw_destroy,
 };
 

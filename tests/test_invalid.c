@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "harness.h"
+#include "internal.h" /* mcl_dwpw_create (the graph runtime's fused op) */
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 #define OK_ MCL_STATUS_OK
@@ -602,8 +603,11 @@ Test(invalid, tunables_outside_space)
         const mcl_space *sp = mcl_space_get((mcl_family)fam);
         cr_assert(sp && sp->tile_w && sp->tile_c && sp->wg, "mcl_space_get(%d) incomplete", fam);
         mcl_op *op = NULL;
+        static float w[64 * 64 * 9], b[64];
         if (fam == MCL_FAMILY_POOL)
             H_OK("pool create", mcl_pool2d_create(ctx, &pd, &op));
+        else if (fam == MCL_FAMILY_DWPW)
+            H_OK("dwpw create", mcl_dwpw_create(ctx, &dw, w, b, &pw, w, b, &op));
         else
             op = make_conv(ctx, fam == MCL_FAMILY_CONV ? &conv : fam == MCL_FAMILY_DWCONV ? &dw : &pw);
         const mcl_tunables ok = {sp->tile_w[0], sp->tile_c[0], sp->wg[0]};

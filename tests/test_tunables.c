@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include "harness.h"
+#include "internal.h" /* mcl_dwpw_create: the graph runtime's fused op */
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -176,6 +177,55 @@ Test(tunables, pool_every_combination, .timeout = 600)
                      c.t[i].tile_c, c.t[i].wg);
             h_pool_check(ctx, &rows[r].d, rows[r].in, &c.t[i], label);
         }
+    free(c.t);
+    mcl_context_destroy(ctx);
+}
+
+/* The fused depthwise + 1x1 op (host/op_dwpw.c) against a naive depthwise
+ * followed by a naive 1x1 (tests/ref): every combination of the dwpw space
+ * on two pairs (OPB, the output-block group, follows tile_c and the shape:
+ * 3 output blocks exercise partial tile_c groups, 1 block the narrow case). */
+typedef struct dwpw_row {
+    const char *name;
+    mcl_shape in;
+    mcl_conv2d_desc dw, pw;
+} dwpw_row;
+
+Test(tunables, dwpw_every_combination, .timeout = 900)
+{
+    static const dwpw_row rows[] = {
+        {"dw 20 3x3 s1 relu6 -> pw 36 relu6 +residual 13x11", SHP(1, 20, 13, 11),
+         {CIO(20, 20, 20), CK(3), CS(1), CP(1), CD(1), RELU6, .variant = MCL_CONV_DEPTHWISE},
+         {CIO(20, 36, 1), CK(1), CS(1), CP(0), CD(1), RELU6, .residual = 1, .variant = MCL_CONV_POINTWISE}},
+        {"dw 24 5x5 s2 relu -> pw 16 batch2 9x10", SHP(2, 24, 9, 10),
+         {CIO(24, 24, 24), CK(5), CS(2), CP(2), CD(1), RELU, .variant = MCL_CONV_DEPTHWISE},
+         {CIO(24, 16, 1), CK(1), CS(1), CP(0), CD(1), .variant = MCL_CONV_POINTWISE}},
+    };
+    mcl_context *ctx = h_context();
+    combos c = all_combos(MCL_FAMILY_DWPW);
+    for (size_t r = 0; r < N_(rows); r++) {
+        h_conv_data dw, pw;
+        h_conv_data_make(&dw, &rows[r].dw, rows[r].in, 0, rows[r].name);
+        h_conv_data_make(&pw, &rows[r].pw, dw.out, 0, rows[r].name);
+        ref_conv2d(&pw.p, dw.want, pw.wt, pw.bias, pw.res, pw.want); /* the 1x1 of the depthwise's output */
+        mcl_op *op = NULL;
+        H_OK(rows[r].name, mcl_dwpw_create(ctx, &rows[r].dw, dw.wt, dw.bias, &rows[r].pw, pw.wt, pw.bias, &op));
+        h_run_args a = h_conv_args(&dw, &rows[r].dw, rows[r].in);
+        a.residual = pw.res;
+        a.out = pw.out;
+        a.want = pw.want;
+        for (size_t i = 0; i < c.n; i++) {
+            char label[256];
+            snprintf(label, sizeof label, "dwpw: %s {tile_w %u, tile_c %u, wg %u}", rows[r].name, c.t[i].tile_w,
+                     c.t[i].tile_c, c.t[i].wg);
+            H_OK(label, mcl_op_set_tunables(op, &c.t[i]));
+            h_run_op(ctx, op, label, &a);
+            check_got(op, MCL_FAMILY_DWPW, &c.t[i], label);
+        }
+        mcl_op_destroy(op);
+        h_conv_data_free(&dw);
+        h_conv_data_free(&pw);
+    }
     free(c.t);
     mcl_context_destroy(ctx);
 }

@@ -213,6 +213,10 @@ typedef enum mcl_family {
     MCL_FAMILY_DWCONV,  /* depthwise */
     MCL_FAMILY_PWCONV,  /* 1x1 (grouped too) register-tiled */
     MCL_FAMILY_POOL,
+    MCL_FAMILY_DWPW,    /* fused depthwise + dense 1x1 (graph runtime, dwpw.cl):
+                         * tile_w pixels x tile_c output blocks per register
+                         * tile; the output-block group (OPB) is derived from
+                         * tile_c and the shape */
     MCL_FAMILY_COUNT_
 } mcl_family;
 
