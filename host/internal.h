@@ -239,6 +239,12 @@ struct mcl_tunedb {
  * a status and a reason ("line 3: ...") in why; *db is NULL. */
 mcl_status mcl_tunedb_parse(const char *text, size_t len, mcl_tunedb **db, char *why, size_t wn);
 void mcl_tunedb_free(mcl_tunedb *db);
+/* Validate an on-disk program binary cache entry (host/program.c, format
+ * "MCLBIN01" | u64 key[2] | u64 size | u64 hash | payload) held in memory:
+ * NULL if buf is a valid entry for key (a, b), with *payload pointing into
+ * buf; else the reason it is rejected. Reads nothing outside buf[0, size). */
+const char *mcl_bincache_parse(const unsigned char *buf, size_t size, uint64_t key_a, uint64_t key_b,
+                               const unsigned char **payload, size_t *payload_size);
 /* Load `path` for ctx (context creation): a problem is logged once
  * (MCL_LOG_WARN) and leaves ctx->tunedb NULL; entries that do not fit the
  * device are dropped, reported in one message. */

@@ -161,6 +161,29 @@ static void cache_path(const mcl_context *ctx, const hash128 *key, char *path, s
              (unsigned long long)key->b);
 }
 
+const char *mcl_bincache_parse(const unsigned char *buf, size_t size, uint64_t key_a, uint64_t key_b,
+                               const unsigned char **payload, size_t *payload_size)
+{
+    uint64_t hdr[4];
+    const size_t off = 8 + sizeof hdr;
+    if (!buf || !payload || !payload_size)
+        return "NULL argument";
+    *payload = NULL;
+    *payload_size = 0;
+    if (size < off || memcmp(buf, k_magic, 8) != 0)
+        return "bad header";
+    memcpy(hdr, buf + 8, sizeof hdr);
+    if (hdr[0] != key_a || hdr[1] != key_b)
+        return "key mismatch";
+    if (hdr[2] != size - off)
+        return "truncated or oversized payload";
+    if (hdr[3] != hash64(buf + off, size - off))
+        return "payload checksum mismatch";
+    *payload = buf + off;
+    *payload_size = size - off;
+    return NULL;
+}
+
 /* Try the disk cache; NULL if absent or rejected (then counted). */
 static cl_program disk_load(mcl_context *ctx, const hash128 *key, const char *opts)
 {
@@ -170,33 +193,20 @@ static cl_program disk_load(mcl_context *ctx, const hash128 *key, const char *op
     unsigned char *buf = (unsigned char *)read_file(path, &size);
     if (!buf)
         return NULL;
-    const char *why = NULL;
-    uint64_t hdr[4];
     cl_program prog = NULL;
-    if (size < 8 + sizeof hdr || memcmp(buf, k_magic, 8) != 0)
-        why = "bad header";
-    else {
-        memcpy(hdr, buf + 8, sizeof hdr);
-        size_t off = 8 + sizeof hdr;
-        if (hdr[0] != key->a || hdr[1] != key->b)
-            why = "key mismatch";
-        else if (hdr[2] != size - off)
-            why = "truncated or oversized payload";
-        else if (hdr[3] != hash64(buf + off, size - off))
-            why = "payload checksum mismatch";
-        else {
-            const unsigned char *bin = buf + off;
-            size_t bin_size = size - off;
-            cl_int bst = CL_SUCCESS, err = CL_SUCCESS;
-            prog = ctx->cl->clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &bin_size, &bin, &bst, &err);
-            if (!prog || err != CL_SUCCESS || bst != CL_SUCCESS)
-                why = "driver refused the binary";
-            else if (ctx->cl->clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS)
-                why = "driver failed to build the binary";
-            if (why && prog) {
-                ctx->cl->clReleaseProgram(prog);
-                prog = NULL;
-            }
+    const unsigned char *bin = NULL;
+    size_t bin_size = 0;
+    const char *why = mcl_bincache_parse(buf, size, key->a, key->b, &bin, &bin_size);
+    if (!why) {
+        cl_int bst = CL_SUCCESS, err = CL_SUCCESS;
+        prog = ctx->cl->clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &bin_size, &bin, &bst, &err);
+        if (!prog || err != CL_SUCCESS || bst != CL_SUCCESS)
+            why = "driver refused the binary";
+        else if (ctx->cl->clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS)
+            why = "driver failed to build the binary";
+        if (why && prog) {
+            ctx->cl->clReleaseProgram(prog);
+            prog = NULL;
         }
     }
     free(buf);

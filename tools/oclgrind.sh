@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# mobicl's OpenCL kernels on Oclgrind's simulator: out-of-bounds accesses,
+# API misuse, data races (--check-api --data-races). Runs
+#   1. build-ocl/kernels_small (tests/oclgrind/kernels_small.c): every kernel
+#      family once on tiny shapes that hit the tail paths (odd widths,
+#      channels not a multiple of the block, stride 2, padding), results
+#      checked against tests/ref; with channel blocks 4 and 16;
+#   2. a whole zoo network plan (mobilenet_v1 alpha 0.25 at 128x128, then
+#      shufflenet_v2_x0_5 at its own size if MOBICL_OCLGRIND_FULL=1): the
+#      planner's kernels (IN_NCHW first conv, fused dwpw, scatter/pass,
+#      ONB/OOFF pool, slot gather).
+# Fails on any Oclgrind report (its log is parsed) or wrong result.
+# --uninitialized is a second, separate pass, informational unless
+# MOBICL_OCLGRIND_UNINIT=strict: Oclgrind 21.10's Uninitialized plugin aborts
+# kernels on LLVM's `freeze` instruction, so that pass compiles with
+# -cl-opt-disable, and its reports are counted and listed, not failed on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v oclgrind >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends oclgrind
+fi
+bash tools/setup.sh
+B=build-ocl
+cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOBICL_WERROR=ON -DMOBICL_BENCH=OFF >/dev/null
+cmake --build "$B" -j "$(nproc)" --target kernels_small mobicl_cli
+fail=0
+logdir=$B/oclgrind
+mkdir -p "$logdir"
+# Oclgrind's reports start at column 0 with a capital letter ("Invalid read
+# of size 4 ...", "Read-write data race ...", "OCLGRIND FATAL ERROR ...").
+reports() { grep -cE '^[A-Z]' "$1" || true; }
+check() { # name, then the command
+  local name=$1; shift
+  local log=$logdir/$name.log t=$SECONDS rc=0
+  oclgrind --check-api --data-races --log "$log" "$@" >"$logdir/$name.out" 2>&1 || rc=$?
+  local n; n=$(reports "$log")
+  if ((rc == 0 && n == 0)); then
+    echo "oclgrind: $name clean ($((SECONDS - t)) s)"
+  else
+    echo "oclgrind: $name FAILED: exit $rc, $n reports ($((SECONDS - t)) s); $log"
+    grep -E '^[A-Z]|Kernel:|At line' "$log" | head -30
+    tail -5 "$logdir/$name.out"
+    fail=1
+  fi
+}
+check kernels_block4 "$B/kernels_small" 4
+check kernels_block16 "$B/kernels_small" 16
+check mobilenet_v1_a025_r128 "$B/mobicl" run --model mobilenet_v1 --alpha 0.25 --resolution 128 --runs 1 --warmup 0
+if [ "${MOBICL_OCLGRIND_FULL:-0}" = 1 ]; then
+  check shufflenet_v2_x0_5 "$B/mobicl" run --model shufflenet_v2_x0_5 --runs 1 --warmup 0
+fi
+# informational pass: uninitialised values
+ulog=$logdir/uninitialized.log
+oclgrind --uninitialized --build-options -cl-opt-disable --log "$ulog" "$B/kernels_small" 4 >"$logdir/uninitialized.out" 2>&1 || true
+un=$(reports "$ulog")
+echo "oclgrind --uninitialized (kernels_small, block 4): $un reports; by kernel and line:"
+awk '/^[A-Z]/{h=$0; sub(/ address 0x[0-9a-f]+/, "", h)} /Kernel:/{k=$2} /At line/{sub(/ \(column.*/, ""); print "  " k ", " $0 ": " h}' "$ulog" |
+  sed 's/\t//g' | sort | uniq -c | sort -rn | head -10
+if [ "${MOBICL_OCLGRIND_UNINIT:-}" = strict ] && ((un > 0)); then fail=1; fi
+exit $fail
