@@ -560,6 +560,8 @@ static int axis_of(int64_t a, size_t rank, size_t *out)
     return 1;
 }
 
+static mcl_status new_dims(ox *o, const int64_t *x, size_t xn, int64_t *d, size_t *dn);
+
 /* Folds the shape-computing ops on constants. Returns UNSUPPORTED with a
  * message for an op it cannot fold. */
 static mcl_status fold(ox *o)
@@ -627,51 +629,23 @@ static mcl_status fold(ox *o)
         free(v);
         return st;
     }
-    if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) {
-        int64_t axes[MCL_ONNX_MAX_DIMS];
-        int na = attr_ints(o->node, "axes", axes, MCL_ONNX_MAX_DIMS);
-        entry *ax = in_k(o, 1);
-        if (na < 0 && ax && ax->kind == E_CONST && ax->count <= MCL_ONNX_MAX_DIMS) {
-            na = (int)ax->count;
-            for (int k = 0; k < na; k++)
-                axes[k] = iget(ax, (size_t)k);
-        }
+    if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze") || !strcmp(op, "Reshape") || !strcmp(op, "Flatten")) {
         int64_t d[MCL_ONNX_MAX_DIMS];
         size_t nd = 0;
-        if (op[0] == 'U') {
-            size_t r = a->nd + (size_t)(na < 0 ? 0 : na);
-            if (na < 0 || r > MCL_ONNX_MAX_DIMS)
-                return oerr(o, MCL_STATUS_UNSUPPORTED, "Unsqueeze needs axes (at most %d dims)", MCL_ONNX_MAX_DIMS);
-            int mark[MCL_ONNX_MAX_DIMS] = {0};
-            for (int k = 0; k < na; k++) {
-                size_t p;
-                if (!axis_of(axes[k], r, &p) || mark[p])
-                    return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Unsqueeze axis %lld invalid", (long long)axes[k]);
-                mark[p] = 1;
-            }
-            for (size_t k = 0, j = 0; k < r; k++)
-                d[nd++] = mark[k] ? 1 : a->dims[j++];
-        } else {
-            for (size_t k = 0; k < a->nd; k++) {
-                int drop = na < 0 && a->dims[k] == 1;
-                for (int j = 0; j < na; j++) {
-                    size_t p;
-                    drop |= axis_of(axes[j], a->nd, &p) && p == k;
-                }
-                if (!drop)
-                    d[nd++] = a->dims[k];
-            }
-        }
-        entry *src = a; /* same data, new dims */
-        float *f = src->f ? malloc((src->count ? src->count : 1) * sizeof *f) : NULL;
-        int64_t *iv = src->i ? malloc((src->count ? src->count : 1) * sizeof *iv) : NULL;
-        if ((src->f && !f) || (src->i && !iv))
+        if ((st = new_dims(o, a->dims, a->nd, d, &nd)))
+            return st;
+        float *f = a->f ? malloc((a->count ? a->count : 1) * sizeof *f) : NULL;
+        int64_t *iv = a->i ? malloc((a->count ? a->count : 1) * sizeof *iv) : NULL;
+        if ((a->f && !f) || (a->i && !iv)) {
+            free(f);
+            free(iv);
             return oerr(o, MCL_STATUS_OUT_OF_MEMORY, "out of memory");
-        if (f)
-            memcpy(f, src->f, src->count * sizeof *f);
-        if (iv)
-            memcpy(iv, src->i, src->count * sizeof *iv);
-        return put_const(o, out0(o), src->type, d, nd, f, iv);
+        }
+        if (f && a->count)
+            memcpy(f, a->f, a->count * sizeof *f);
+        if (iv && a->count)
+            memcpy(iv, a->i, a->count * sizeof *iv);
+        return put_const(o, out0(o), a->type, d, nd, f, iv);
     }
     if (!strcmp(op, "Concat")) {
         size_t total = 0;
@@ -701,52 +675,6 @@ static mcl_status fold(ox *o)
         }
         int64_t d = (int64_t)total;
         return put_const(o, out0(o), flt ? T_FLOAT : T_INT64, &d, 1, f, iv);
-    }
-    if (!strcmp(op, "Reshape") || !strcmp(op, "Flatten")) {
-        int64_t d[MCL_ONNX_MAX_DIMS];
-        size_t nd;
-        if (op[0] == 'F') {
-            size_t ax;
-            if (!flatten_axis(attr_i(o->node, "axis", 1), a->nd, &ax))
-                return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Flatten axis out of range");
-            d[0] = prod(a->dims, ax);
-            d[1] = prod(a->dims + ax, a->nd - ax);
-            nd = 2;
-        } else {
-            entry *s;
-            if ((st = need_const(o, 1, &s)))
-                return st;
-            if (s->count > MCL_ONNX_MAX_DIMS)
-                return oerr(o, MCL_STATUS_UNSUPPORTED, "Reshape to %zu dims", s->count);
-            nd = s->count;
-            int64_t known = 1;
-            int infer = -1;
-            for (size_t k = 0; k < nd; k++) {
-                d[k] = iget(s, k);
-                if (d[k] == 0 && !attr_i(o->node, "allowzero", 0))
-                    d[k] = k < a->nd ? a->dims[k] : 0;
-                if (d[k] == -1)
-                    infer = (int)k;
-                else if (d[k] < 0)
-                    return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Reshape dim %lld", (long long)d[k]);
-                else
-                    known *= d[k];
-            }
-            if (infer >= 0)
-                d[infer] = known ? (int64_t)a->count / known : 0;
-        }
-        if ((size_t)prod(d, nd) != a->count)
-            return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Reshape of %zu values to %lld", a->count,
-                        (long long)prod(d, nd));
-        float *f = a->f ? malloc((a->count ? a->count : 1) * sizeof *f) : NULL;
-        int64_t *iv = a->i ? malloc((a->count ? a->count : 1) * sizeof *iv) : NULL;
-        if ((a->f && !f) || (a->i && !iv))
-            return oerr(o, MCL_STATUS_OUT_OF_MEMORY, "out of memory");
-        if (f)
-            memcpy(f, a->f, a->count * sizeof *f);
-        if (iv)
-            memcpy(iv, a->i, a->count * sizeof *iv);
-        return put_const(o, out0(o), a->type, d, nd, f, iv);
     }
     if (!strcmp(op, "Slice") && a->nd == 1) {
         int64_t s = 0, e = a->dims[0], step = 1;
@@ -1381,21 +1309,19 @@ static mcl_status view(ox *o, entry *x, const int64_t *d, size_t nd)
                 "N,C,H,W, flatten to [N, C*H*W], or the channel-shuffle pattern)", s.n, s.c, s.h, s.w);
 }
 
-static mcl_status op_reshape_like(ox *o)
+/* Dims after Reshape / Flatten / Squeeze / Unsqueeze of a tensor of dims
+ * x[0..xn) (the same rules for constants and computed tensors). */
+static mcl_status new_dims(ox *o, const int64_t *x, size_t xn, int64_t *d, size_t *dn)
 {
     const char *op = o->node->op_type;
-    entry *x = in_k(o, 0);
-    if (!x || (x->kind != E_VALUE && x->kind != E_SHUFFLE5T))
-        return oerr(o, MCL_STATUS_UNSUPPORTED, "input must be a computed tensor");
-    int64_t d[MCL_ONNX_MAX_DIMS];
+    const int64_t total = prod(x, xn);
     size_t nd = 0;
-    const int64_t total = prod(x->dims, x->nd);
     if (!strcmp(op, "Flatten")) {
         size_t ax;
-        if (!flatten_axis(attr_i(o->node, "axis", 1), x->nd, &ax))
+        if (!flatten_axis(attr_i(o->node, "axis", 1), xn, &ax))
             return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Flatten axis out of range");
-        d[0] = prod(x->dims, ax);
-        d[1] = prod(x->dims + ax, x->nd - ax);
+        d[0] = prod(x, ax);
+        d[1] = prod(x + ax, xn - ax);
         nd = 2;
     } else if (!strcmp(op, "Reshape")) {
         entry *s;
@@ -1410,20 +1336,20 @@ static mcl_status op_reshape_like(ox *o)
         for (size_t k = 0; k < nd; k++) {
             d[k] = iget(s, k);
             if (d[k] == 0 && !attr_i(o->node, "allowzero", 0))
-                d[k] = k < x->nd ? x->dims[k] : 0;
+                d[k] = k < xn ? x[k] : 0;
             if (d[k] == -1 && infer < 0)
                 infer = (int)k;
-            else if (d[k] <= 0)
+            else if (d[k] < 0)
                 return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Reshape dim %zu is %lld", k, (long long)d[k]);
             else
                 known *= d[k];
         }
         if (infer >= 0)
-            d[infer] = total / known;
+            d[infer] = known ? total / known : 0;
         if (prod(d, nd) != total)
             return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Reshape of %lld elements to %lld", (long long)total,
                         (long long)prod(d, nd));
-    } else { /* Squeeze / Unsqueeze */
+    } else { /* Squeeze / Unsqueeze: axes as an attribute (< 13) or input 1 */
         int64_t axes[MCL_ONNX_MAX_DIMS];
         int na = attr_ints(o->node, "axes", axes, MCL_ONNX_MAX_DIMS);
         entry *ax = in_k(o, 1);
@@ -1433,10 +1359,10 @@ static mcl_status op_reshape_like(ox *o)
                 axes[k] = iget(ax, (size_t)k);
         }
         if (op[0] == 'U') {
-            size_t r = x->nd + (size_t)(na < 0 ? 0 : na);
+            size_t r = xn + (size_t)(na < 0 ? 0 : na);
             int mark[MCL_ONNX_MAX_DIMS] = {0};
             if (na < 0 || r > MCL_ONNX_MAX_DIMS)
-                return oerr(o, MCL_STATUS_UNSUPPORTED, "Unsqueeze needs axes");
+                return oerr(o, MCL_STATUS_UNSUPPORTED, "Unsqueeze needs axes (at most %d dims)", MCL_ONNX_MAX_DIMS);
             for (int k = 0; k < na; k++) {
                 size_t p;
                 if (!axis_of(axes[k], r, &p) || mark[p])
@@ -1444,22 +1370,34 @@ static mcl_status op_reshape_like(ox *o)
                 mark[p] = 1;
             }
             for (size_t k = 0, j = 0; k < r; k++)
-                d[nd++] = mark[k] ? 1 : x->dims[j++];
+                d[nd++] = mark[k] ? 1 : x[j++];
         } else {
-            for (size_t k = 0; k < x->nd; k++) {
-                int drop = na < 0 && x->dims[k] == 1;
+            for (size_t k = 0; k < xn; k++) {
+                int drop = na < 0 && x[k] == 1;
                 for (int j = 0; j < na; j++) {
                     size_t p;
-                    drop |= axis_of(axes[j], x->nd, &p) && p == k;
+                    drop |= axis_of(axes[j], xn, &p) && p == k;
                 }
-                if (drop && x->dims[k] != 1)
-                    return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Squeeze of a dim of size %lld", (long long)x->dims[k]);
+                if (drop && x[k] != 1)
+                    return oerr(o, MCL_STATUS_INVALID_ARGUMENT, "Squeeze of a dim of size %lld", (long long)x[k]);
                 if (!drop)
-                    d[nd++] = x->dims[k];
+                    d[nd++] = x[k];
             }
         }
     }
-    return view(o, x, d, nd);
+    *dn = nd;
+    return MCL_STATUS_OK;
+}
+
+static mcl_status op_reshape_like(ox *o)
+{
+    entry *x = in_k(o, 0);
+    if (!x || (x->kind != E_VALUE && x->kind != E_SHUFFLE5T))
+        return oerr(o, MCL_STATUS_UNSUPPORTED, "input must be a computed tensor");
+    int64_t d[MCL_ONNX_MAX_DIMS];
+    size_t nd = 0;
+    mcl_status st = new_dims(o, x->dims, x->nd, d, &nd);
+    return st ? st : view(o, x, d, nd);
 }
 
 static mcl_status op_transpose(ox *o)
