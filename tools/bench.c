@@ -48,13 +48,6 @@ typedef struct bench_args {
     uint32_t runs, resolution;
 } bench_args;
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: mobicl bench --lut [--out FILE.csv] [options]\n"
@@ -277,10 +270,10 @@ static int meas_round(mcl_context *ctx, meas *m)
             return 0;
         sum += si.time_ms;
     }
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     if (mcl_plan_run(m->plan, 0) != MCL_STATUS_OK || mcl_context_finish(ctx) != MCL_STATUS_OK)
         return 0;
-    m->wall[m->done] = now_ms() - t0;
+    m->wall[m->done] = cli_now_ms() - t0;
     m->dev[m->done++] = sum;
     return 1;
 }
@@ -614,7 +607,7 @@ static int lut_mode(mcl_context *ctx, const bench_args *a)
     }
     fprintf(f, "%s\n", k_csv_header);
     int ok = 1;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     for (size_t i = 0; i < ps.n && ok; i += 8) { /* batches of 8, interleaved */
         part *batch[8];
         size_t nb = ps.n - i < 8 ? ps.n - i : 8;
@@ -626,7 +619,7 @@ static int lut_mode(mcl_context *ctx, const bench_args *a)
         fflush(f);
         fprintf(stderr, "\r[%zu/%zu] entries measured  ", i + nb, ps.n);
     }
-    fprintf(stderr, "\n%zu entries in %.1f s\n", ps.n, (now_ms() - t0) / 1e3);
+    fprintf(stderr, "\n%zu entries in %.1f s\n", ps.n, (cli_now_ms() - t0) / 1e3);
     if (f != stdout && fclose(f) != 0) {
         fprintf(stderr, "mobicl bench: writing %s failed\n", a->out);
         ok = 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mobicl_onnx.h"
 
@@ -31,6 +32,13 @@ int cli_parse_float(const char *cmd, const char *flag, const char *s, float *out
     }
     *out = v;
     return 1;
+}
+
+double cli_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)

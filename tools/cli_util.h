@@ -11,6 +11,8 @@
  * "<s>"" on stderr and return 0. */
 int cli_parse_u32(const char *cmd, const char *flag, const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
 int cli_parse_float(const char *cmd, const char *flag, const char *s, float *out); /* in (0, 100] */
+/* Monotonic clock in milliseconds. */
+double cli_now_ms(void);
 /* Median of v[0..n) (sorts v). */
 double cli_median(double *v, size_t n);
 /* n floats uniform in [-1, 1), deterministic in seed; NULL if no memory. */

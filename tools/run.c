@@ -17,13 +17,6 @@ typedef struct run_args {
     int profile, json;
 } run_args;
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 static void run_usage(FILE *f)
 {
     fprintf(f,
@@ -255,18 +248,18 @@ int mcl_cli_run(int argc, char **argv)
             mcl_context_destroy(ctx);
             ctx = NULL;
         }
-        t0 = now_ms();
+        t0 = cli_now_ms();
         if (mcl_context_create(&co, &ctx) != MCL_STATUS_OK) {
             rc = fail("cannot create an OpenCL context");
             goto out;
         }
-        ctx_ms[pass] = now_ms() - t0;
-        t0 = now_ms();
+        ctx_ms[pass] = cli_now_ms() - t0;
+        t0 = cli_now_ms();
         if (mcl_plan_create(ctx, g, &po, &plan) != MCL_STATUS_OK) {
             rc = fail("cannot plan the network");
             goto out;
         }
-        build_ms = now_ms() - t0;
+        build_ms = cli_now_ms() - t0;
         mcl_context_cache_stats(ctx, &cs[pass]);
         if (mcl_plan_set_input(plan, 0, x, icount) != MCL_STATUS_OK) {
             rc = fail("input");
@@ -282,12 +275,12 @@ int mcl_cli_run(int argc, char **argv)
         }
         /* first run: includes any lazy driver work (POCL compiles each
          * kernel for its work-group size at the first launch) */
-        t0 = now_ms();
+        t0 = cli_now_ms();
         if (mcl_plan_run(plan, 0) != MCL_STATUS_OK || mcl_plan_get_output(plan, 0, y, on) != MCL_STATUS_OK) {
             rc = fail("run");
             goto out;
         }
-        first_ms = now_ms() - t0;
+        first_ms = cli_now_ms() - t0;
     }
     mcl_shape oshape;
     mcl_plan_output_shape(plan, 0, &oshape);
@@ -303,12 +296,12 @@ int mcl_cli_run(int argc, char **argv)
             goto out;
         }
     for (uint32_t i = 0; i < a.runs; i++) {
-        t0 = now_ms();
+        t0 = cli_now_ms();
         if (mcl_plan_run(plan, 0) != MCL_STATUS_OK || mcl_context_finish(ctx) != MCL_STATUS_OK) {
             rc = fail("run");
             goto out;
         }
-        lat[i] = now_ms() - t0;
+        lat[i] = cli_now_ms() - t0;
     }
     double lmin = lat[0], lmax = lat[0];
     for (uint32_t i = 0; i < a.runs; i++) {

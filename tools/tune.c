@@ -24,13 +24,6 @@ typedef struct tune_args {
     mcl_tune_mode mode;
 } tune_args;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 static void tune_usage(FILE *f)
 {
     fprintf(f,
@@ -345,12 +338,12 @@ static int compare(const tune_args *a, const mcl_graph *g, const char *db)
                 mcl_plan_run(plan[v], 0);
             mcl_context_finish(ctx[v]);
             for (int i = 0; i < RUNS; i++) {
-                double t = now_s();
+                double t = (cli_now_ms() / 1e3);
                 if (mcl_plan_run(plan[v], 0) != MCL_STATUS_OK || mcl_context_finish(ctx[v]) != MCL_STATUS_OK) {
                     fprintf(stderr, "mobicl tune: --compare: %s\n", mcl_last_error());
                     goto out;
                 }
-                lat[v][r * RUNS + i] = (now_s() - t) * 1e3;
+                lat[v][r * RUNS + i] = ((cli_now_ms() / 1e3) - t) * 1e3;
             }
             mcl_plan_run(plan[v], 1);
             mcl_context_finish(ctx[v]);
@@ -379,7 +372,7 @@ out:
 
 int mcl_cli_tune(int argc, char **argv)
 {
-    const double t0 = now_s();
+    const double t0 = (cli_now_ms() / 1e3);
     tune_args a;
     if (!parse_args(argc, argv, &a))
         return 2;
@@ -445,7 +438,7 @@ int mcl_cli_tune(int argc, char **argv)
     }
     /* what is left of the budget, less a reserve for writing and tearing down */
     double reserve = a.budget * 0.03 < 1.0 ? a.budget * 0.03 : 1.0;
-    double left = a.budget - (now_s() - t0) - reserve;
+    double left = a.budget - ((cli_now_ms() / 1e3) - t0) - reserve;
     bar b = {isatty(2), a.quiet, 0};
     mcl_tune_options to = {.mode = a.mode, .budget_s = left > 0.01 ? left : 0.01, .seed = a.seed, .runs = a.runs,
                            .progress = progress, .progress_user = &b};
@@ -461,7 +454,7 @@ int mcl_cli_tune(int argc, char **argv)
         fprintf(stderr, "mobicl tune: %s\n", mcl_last_error());
         goto out;
     }
-    const double took = now_s() - t0;
+    const double took = (cli_now_ms() / 1e3) - t0;
     /* summary */
     printf("%-78s %4s %10s %10s %8s %6s %6s %4s %5s\n", "op key", "ops", "default ms", "best ms", "speed-up", "tile_w",
            "tile_c", "wg", "tried");
