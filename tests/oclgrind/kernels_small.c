@@ -5,17 +5,21 @@
  * block, stride 2, asymmetric padding). Each result is also compared with
  * the naive references of tests/ref. Not a ctest test (too slow outside the
  * simulator's purpose); exits 1 on any mismatch or error.
- * Usage: kernels_small [block]   (channel block 4, 8 or 16; default 4) */
+ * Also a ctest test (kernels_small_poison_b4/_b16) with MOBICL_POISON=1.
+ * Usage: kernels_small [block [filter]]   (channel block 4, 8 or 16, default 4;
+ * filter: run only the cases whose name contains it) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultinj.h"
 #include "internal.h"
 #include "mobicl.h"
 #include "ref.h"
 
 static mcl_context *g_ctx;
 static int g_fail, g_cases;
+static const char *g_filter; /* argv[2]: run only the cases whose name contains it */
 
 static float *rnd(size_t n, uint64_t seed)
 {
@@ -36,6 +40,8 @@ static int ok(mcl_status st, const char *what)
     g_fail++;
     return 0;
 }
+
+static int skip(const char *name) { return g_filter && !strstr(name, g_filter); }
 
 static mcl_tensor *tensor(const mcl_shape *s, mcl_layout l, const float *data)
 {
@@ -79,6 +85,8 @@ static void run_check(const char *name, mcl_op *op, size_t n_data, size_t n_in, 
 
 static void conv(const char *name, mcl_conv2d_desc d, mcl_shape s, int nchw_in)
 {
+    if (skip(name))
+        return;
     mcl_shape os;
     if (!ok(mcl_conv2d_validate(&d, &s, &os), name))
         return;
@@ -103,6 +111,8 @@ static void conv(const char *name, mcl_conv2d_desc d, mcl_shape s, int nchw_in)
 
 static void pool(const char *name, mcl_pool2d_desc d, mcl_shape s)
 {
+    if (skip(name))
+        return;
     mcl_shape os;
     if (!ok(mcl_pool2d_validate(&d, &s, &os), name))
         return;
@@ -121,6 +131,8 @@ static void pool(const char *name, mcl_pool2d_desc d, mcl_shape s)
 
 static void fc(const char *name, mcl_shape s, uint32_t out_f, mcl_activation act)
 {
+    if (skip(name))
+        return;
     mcl_fc_desc d = {s.c * s.h * s.w, out_f, act};
     mcl_shape os = {s.n, out_f, 1, 1};
     float *x = rnd(mcl_shape_count(&s), 6), *w = rnd((size_t)d.in_features * out_f, 7), *b = rnd(out_f, 8);
@@ -137,6 +149,8 @@ static void fc(const char *name, mcl_shape s, uint32_t out_f, mcl_activation act
 
 static void softmax(const char *name, mcl_shape s)
 {
+    if (skip(name))
+        return;
     float *x = rnd(mcl_shape_count(&s), 9), *want = malloc(mcl_shape_count(&s) * sizeof *want);
     ref_softmax(s.n, s.c, s.h, s.w, x, want);
     mcl_op *op = NULL;
@@ -150,6 +164,8 @@ static void softmax(const char *name, mcl_shape s)
 
 static void add(const char *name, mcl_shape s, mcl_activation act)
 {
+    if (skip(name))
+        return;
     size_t n = mcl_shape_count(&s);
     float *a = rnd(n, 10), *b = rnd(n, 11), *want = malloc(n * sizeof *want);
     ref_add(n, a, b, (int)act, want);
@@ -166,6 +182,8 @@ static void add(const char *name, mcl_shape s, mcl_activation act)
 
 static void channel(const char *name, mcl_shape s0, uint32_t c1, mcl_channel_desc d)
 {
+    if (skip(name))
+        return;
     mcl_shape s1 = {s0.n, c1, s0.h, s0.w};
     float *a = rnd(mcl_shape_count(&s0), 12), *b = c1 ? rnd(mcl_shape_count(&s1), 13) : NULL;
     uint32_t oc = d.channels ? d.channels : s0.c + c1 - d.offset;
@@ -185,6 +203,8 @@ static void channel(const char *name, mcl_shape s0, uint32_t c1, mcl_channel_des
 /* NCHW -> blocked -> NCHW through the layout kernels alone */
 static void layout(const char *name, mcl_shape s)
 {
+    if (skip(name))
+        return;
     g_cases++;
     size_t n = mcl_shape_count(&s);
     float *x = rnd(n, 14), *got = malloc(n * sizeof *got);
@@ -210,6 +230,18 @@ int main(int argc, char **argv)
 {
     mcl_context_options o = {0};
     o.block = argc > 1 ? (uint32_t)atoi(argv[1]) : 4;
+    g_filter = argc > 2 && *argv[2] ? argv[2] : NULL;
+    /* MOBICL_POISON=1: buffers start as NaN (faultinj.c's poison mode), so
+     * a kernel reading memory nothing wrote fails the reference check; the
+     * ctest tests kernels_small_poison_b* run this way */
+    const char *poison = getenv("MOBICL_POISON");
+    if (poison && *poison == '1') {
+        if (fi_install() != 0) {
+            fprintf(stderr, "cannot install the OpenCL wrappers for poison mode\n");
+            return 1;
+        }
+        fi_poison(1);
+    }
     o.tuning_db = "";
     if (!ok(mcl_context_create(&o, &g_ctx), "context_create"))
         return 1;

@@ -2,6 +2,7 @@
 #include "faultinj.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ static cl_int g_fired_err;
 static obj *g_objs;
 static size_t g_nobj, g_capobj;
 static long g_live[FI_KINDS], g_created[FI_KINDS], g_bad_releases;
-static int g_trace_on, g_paused;
+static int g_trace_on, g_paused, g_poison;
 static unsigned char *g_trace; /* function of each call since fi_reset, when tracing */
 static size_t g_trace_cap;
 
@@ -222,7 +223,19 @@ static cl_mem CL_API_CALL w_create_buffer(cl_context c, cl_mem_flags f, size_t n
         SET(e, CL_MEM_OBJECT_ALLOCATION_FAILURE);
         return NULL;
     }
-    cl_mem m = g_real->clCreateBuffer(c, f, n, p, e);
+    cl_mem m = NULL;
+    if (g_poison && !p && !(f & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR)) && n % sizeof(uint32_t) == 0) {
+        /* born holding NaN (all bits set: a quiet NaN with a payload)
+         * instead of whatever the allocator left */
+        uint32_t *nan = malloc(n ? n : 1);
+        if (nan) {
+            memset(nan, 0xff, n);
+            m = g_real->clCreateBuffer(c, f | CL_MEM_COPY_HOST_PTR, n, nan, e);
+            free(nan);
+        }
+    }
+    if (!m)
+        m = g_real->clCreateBuffer(c, f, n, p, e);
     track_ref(m, FI_MEM, 1);
     return m;
 }
@@ -449,6 +462,8 @@ long fi_live(fi_kind k) FI_GET_(long, (unsigned)k < FI_KINDS ? g_live[k] : 0)
 long fi_created(fi_kind k) FI_GET_(long, (unsigned)k < FI_KINDS ? g_created[k] : 0)
 long fi_bad_releases(void) FI_GET_(long, g_bad_releases)
 #undef FI_GET_
+
+void fi_poison(int on) { g_poison = on; }
 
 void fi_pause(int on)
 {

@@ -45,6 +45,11 @@ long fi_calls_of(const char *fn);
 /* While paused, calls are neither numbered nor failed (objects are still
  * tracked): for a test's own checks between the steps it sweeps. */
 void fi_pause(int on);
+/* Poison mode (off by default): every buffer created without host data
+ * starts filled with NaN bit patterns (0xffffffff) instead of whatever
+ * memory it got, so a kernel that reads memory nothing wrote (a padding
+ * lane, a tail past a tensor's end) turns a checked output into NaN. */
+void fi_poison(int on);
 /* Record which function each call is (off by default); fi_trace_fn(i)
  * names call i (1-based) since fi_reset, "" if not recorded. */
 void fi_trace(int on);
