@@ -322,6 +322,8 @@ void mcl_context_destroy(mcl_context *ctx)
         return;
     if (ctx->queue)
         ctx->cl->clFinish(ctx->queue);
+    if (ctx->shared)
+        (void)mcl_programs_save(ctx, 0); /* failures were logged; a destructor cannot report them */
     if (ctx->queue)
         ctx->cl->clReleaseCommandQueue(ctx->queue);
     shared_release(ctx);
@@ -394,6 +396,14 @@ cl_int mcl_context_cl_error(const mcl_context *ctx) { return ctx ? ctx->last_cl_
 const char *mcl_context_build_log(const mcl_context *ctx)
 {
     return ctx && ctx->build_log ? ctx->build_log : "";
+}
+
+mcl_status mcl_context_save_cache(mcl_context *ctx)
+{
+    mcl_clear_error();
+    if (!ctx)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "mcl_context_save_cache: ctx is NULL");
+    return mcl_programs_save(ctx, 1);
 }
 
 void mcl_context_cache_stats(const mcl_context *ctx, mcl_cache_stats *st)

@@ -77,6 +77,10 @@ void mcl_defs_add(mcl_defs *d, const char *name, long value);
 mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *defs,
                           const char *kernel, cl_kernel *out);
 /* Releases the programs of a shared state (its last context is going). */
+/* Write every program built from source and not yet saved to ctx's disk
+ * cache (mcl_context_save_cache, mcl_context_destroy). Failures are logged;
+ * with report they also give MCL_STATUS_IO_ERROR and set the last error. */
+mcl_status mcl_programs_save(mcl_context *ctx, int report);
 void mcl_programs_release(mcl_context *ctx, mcl_shared *sh);
 /* Programs in the context's in-memory cache. */
 size_t mcl_programs_count(const mcl_context *ctx);

@@ -1,6 +1,14 @@
 /* Program building: embedded sources, -D options, the in-memory program
  * cache and the on-disk binary cache.
  *
+ * A program built from source is written to the disk cache later, by
+ * mcl_context_save_cache or mcl_context_destroy, not when it is built:
+ * asking a driver for a binary can cost more than building the program
+ * (POCL compiles every kernel of it for a generic work-group size: 0.6-1.4 s
+ * per program here), and that cost does not belong between the app's start
+ * and its first inference. Saved after a run, the binary also carries what
+ * the driver compiled for that run's work-group sizes.
+ *
  * Disk entry <cache_dir>/<key>.bin:
  *   "MCLBIN01" | u64 key[2] | u64 payload size | u64 payload hash | payload
  * key = hash of (library version, device name, driver version, options,
@@ -16,10 +24,14 @@
 #include <time.h>
 #include <unistd.h>
 
+typedef struct { uint64_t a, b; } hash128;
+
 struct mcl_program_entry {
     mcl_program_entry *next;
     char *key; /* "family|options" */
     cl_program program;
+    hash128 disk_key; /* its name in the disk cache */
+    int unsaved;      /* built from source, not yet in the disk cache */
 };
 
 static const char k_magic[8] = {'M', 'C', 'L', 'B', 'I', 'N', '0', '1'};
@@ -42,7 +54,6 @@ static double now_ms(void)
 }
 
 /* Two 64-bit FNV-1a variants with different bases: a 128-bit key. */
-typedef struct { uint64_t a, b; } hash128;
 static void hash_bytes(hash128 *h, const void *p, size_t n)
 {
     const unsigned char *s = p;
@@ -218,26 +229,36 @@ static cl_program disk_load(mcl_context *ctx, const hash128 *key, const char *op
     return prog;
 }
 
-static void disk_store(mcl_context *ctx, const hash128 *key, cl_program prog)
+/* Write prog's binary as the entry for key; 0 on success, else -1 with
+ * the reason in why. */
+static int disk_store(mcl_context *ctx, const hash128 *key, cl_program prog, char *why, size_t why_n)
 {
     size_t bin_size = 0;
-    if (ctx->cl->clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof bin_size, &bin_size, NULL) != CL_SUCCESS ||
-        bin_size == 0)
-        return;
-    unsigned char *bin = malloc(bin_size);
-    if (!bin)
-        return;
-    unsigned char *bins[1] = {bin};
     char path[1024], tmp[1100];
-    if (ctx->cl->clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS)
-        goto done;
     cache_path(ctx, key, path, sizeof path);
+    cl_int err = ctx->cl->clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof bin_size, &bin_size, NULL);
+    if (err != CL_SUCCESS || bin_size == 0) {
+        snprintf(why, why_n, "%s: the driver gave no binary size (%s)", path, mcl_cl_error_name(err));
+        return -1;
+    }
+    unsigned char *bin = malloc(bin_size);
+    if (!bin) {
+        snprintf(why, why_n, "%s: no memory for a binary of %zu bytes", path, bin_size);
+        return -1;
+    }
+    unsigned char *bins[1] = {bin};
+    int rc = -1;
+    err = ctx->cl->clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL);
+    if (err != CL_SUCCESS) {
+        snprintf(why, why_n, "%s: the driver gave no binary (%s)", path, mcl_cl_error_name(err));
+        goto done;
+    }
     /* unique per process and per call: threads may store at once */
     static _Atomic unsigned long seq;
     snprintf(tmp, sizeof tmp, "%s.tmp%ld.%lu", path, (long)getpid(), (unsigned long)atomic_fetch_add(&seq, 1));
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        mcl_log(ctx, MCL_LOG_WARN, "binary cache: cannot write %s: %s", tmp, strerror(errno));
+        snprintf(why, why_n, "cannot write %s: %s", tmp, strerror(errno));
         goto done;
     }
     uint64_t hdr[4] = {key->a, key->b, bin_size, hash64(bin, bin_size)};
@@ -245,14 +266,18 @@ static void disk_store(mcl_context *ctx, const hash128 *key, cl_program prog)
              fwrite(bin, 1, bin_size, f) == bin_size;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
-        mcl_log(ctx, MCL_LOG_WARN, "binary cache: cannot store %s", path);
+        snprintf(why, why_n, "cannot store %s: %s", path, strerror(errno));
         remove(tmp);
+    } else {
+        rc = 0;
     }
 done:
     free(bin);
+    return rc;
 }
 
-static mcl_status build_program(mcl_context *ctx, const char *family, const char *opts, cl_program *out)
+static mcl_status build_program(mcl_context *ctx, const char *family, const char *opts, cl_program *out,
+                                hash128 *disk_key, int *from_source)
 {
     char *src = NULL;
     size_t size = 0;
@@ -269,6 +294,8 @@ static mcl_status build_program(mcl_context *ctx, const char *family, const char
     hash_bytes(&key, opts, strlen(opts));
     hash_bytes(&key, src, size);
 
+    *disk_key = key;
+    *from_source = 0;
     cl_program prog = ctx->cache_dir ? disk_load(ctx, &key, opts) : NULL;
     if (prog) {
         ctx->stats.programs_loaded++;
@@ -291,8 +318,7 @@ static mcl_status build_program(mcl_context *ctx, const char *family, const char
             goto done;
         }
         ctx->stats.programs_built++;
-        if (ctx->cache_dir)
-            disk_store(ctx, &key, prog);
+        *from_source = 1;
     }
     ctx->stats.build_ms += now_ms() - t0;
     *out = prog;
@@ -322,7 +348,9 @@ mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *
         ctx->stats.memory_hits++;
     } else {
         cl_program prog = NULL;
-        mcl_status st = build_program(ctx, family, opts, &prog);
+        hash128 disk_key;
+        int from_source = 0;
+        mcl_status st = build_program(ctx, family, opts, &prog, &disk_key, &from_source);
         if (st != MCL_STATUS_OK) {
             pthread_mutex_unlock(&sh->lock);
             return st;
@@ -337,6 +365,8 @@ mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *
         }
         memcpy(e->key, key, kl);
         e->program = prog;
+        e->disk_key = disk_key;
+        e->unsaved = from_source && ctx->cache_dir && *ctx->cache_dir;
         e->next = sh->programs;
         sh->programs = e;
     }
@@ -352,6 +382,37 @@ mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *
         return mcl_cl_fail(ctx, err, what);
     }
     return MCL_STATUS_OK;
+}
+
+mcl_status mcl_programs_save(mcl_context *ctx, int report)
+{
+    if (!ctx->cache_dir || !*ctx->cache_dir)
+        return MCL_STATUS_OK;
+    double t0 = now_ms();
+    mcl_shared *sh = ctx->shared;
+    mcl_status st = MCL_STATUS_OK;
+    char why[1400] = "";
+    int failed = 0;
+    /* the walk holds the lock (another thread may be adding entries); each
+     * entry is claimed before its store, so two threads never write one */
+    pthread_mutex_lock(&sh->lock);
+    for (mcl_program_entry *e = sh->programs; e; e = e->next) {
+        if (!e->unsaved)
+            continue;
+        e->unsaved = 0;
+        if (disk_store(ctx, &e->disk_key, e->program, why, sizeof why) == 0) {
+            ctx->stats.programs_saved++;
+        } else {
+            e->unsaved = 1; /* a later save may succeed */
+            failed++;
+            mcl_log(ctx, MCL_LOG_WARN, "binary cache: %s", why);
+        }
+    }
+    pthread_mutex_unlock(&sh->lock);
+    if (failed && report)
+        st = mcl_fail(ctx, MCL_STATUS_IO_ERROR, "binary cache: %d program(s) not saved; last: %s", failed, why);
+    ctx->stats.save_ms += now_ms() - t0;
+    return st;
 }
 
 void mcl_programs_release(mcl_context *ctx, mcl_shared *sh)

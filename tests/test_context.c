@@ -457,6 +457,49 @@ static void fill_cache(const char *dir, float *outs[CACHE_OPS], size_t counts[CA
               st.programs_built);
 }
 
+/* Programs are written when the app asks (or at destroy), not when built:
+ * nothing on disk before mcl_context_save_cache, every built program after
+ * it, nothing more on a second call; a cache folder that cannot be written
+ * gives MCL_STATUS_IO_ERROR naming the file. */
+Test(context, disk_cache_saved_on_request, .timeout = 600)
+{
+    char dir[PATH_MAX];
+    make_tmpdir(dir, sizeof dir);
+    float *o[CACHE_OPS];
+    size_t counts[CACHE_OPS];
+    mcl_cache_stats st;
+    mcl_context *ctx = cache_context(dir, &st, o, counts, "(save on request)");
+    cr_assert(st.programs_built > 0, "no program built");
+    cr_expect_eq(list_files(dir), 0u, "%zu files in the cache before mcl_context_save_cache (first: %s)", g_nfiles,
+                 g_nfiles ? g_files[0] : "");
+    cr_expect_eq(st.programs_saved, 0u, "programs_saved %u before any save", st.programs_saved);
+    cr_assert_eq(mcl_context_save_cache(ctx), MCL_STATUS_OK, "%s", h_err());
+    mcl_context_cache_stats(ctx, &st);
+    cr_expect_eq(st.programs_saved, st.programs_built, "saved %u of %u built programs", st.programs_saved,
+                 st.programs_built);
+    cr_expect_eq(list_files(dir), (size_t)st.programs_built, "%zu files for %u programs", g_nfiles, st.programs_built);
+    cr_assert_eq(mcl_context_save_cache(ctx), MCL_STATUS_OK, "%s", h_err());
+    mcl_cache_stats st2;
+    mcl_context_cache_stats(ctx, &st2);
+    cr_expect_eq(st2.programs_saved, st.programs_saved, "a second save wrote %u more", st2.programs_saved - st.programs_saved);
+    mcl_context_destroy(ctx);
+    free_outs(o);
+    cr_expect_eq(mcl_context_save_cache(NULL), MCL_STATUS_INVALID_ARGUMENT);
+
+    /* unwritable: the cache folder is replaced by a file after the context made it */
+    char bad[PATH_MAX + 8];
+    snprintf(bad, sizeof bad, "%s/sub", dir);
+    ctx = cache_context(bad, &st, o, counts, "(unwritable)");
+    remove_tree(bad);
+    FILE *f = fopen(bad, "w");
+    cr_assert(f, "cannot create %s", bad);
+    fclose(f);
+    cr_expect_eq(mcl_context_save_cache(ctx), MCL_STATUS_IO_ERROR, "saving into a file, not a folder: %s", h_err());
+    cr_expect(strstr(h_err(), "sub/") != NULL, "the message names the file: %s", h_err());
+    mcl_context_destroy(ctx); /* logs and goes on */
+    free_outs(o);
+}
+
 Test(context, disk_cache_reload, .timeout = 600)
 {
     char dir[PATH_MAX];

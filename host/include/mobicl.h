@@ -163,9 +163,25 @@ typedef struct mcl_cache_stats {
     uint32_t programs_loaded;  /* loaded from the on-disk binary cache */
     uint32_t memory_hits;      /* found in the in-memory cache */
     uint32_t disk_rejected;    /* bad or stale disk entries that were rebuilt */
+    uint32_t programs_saved;   /* written to the on-disk cache */
     double build_ms;           /* total time spent building or loading programs */
+    double save_ms;            /* total time spent writing the on-disk cache */
 } mcl_cache_stats;
 void mcl_context_cache_stats(const mcl_context *ctx, mcl_cache_stats *st);
+
+/* Write the programs built from source since the last save to the on-disk
+ * binary cache (options.cache_dir; nothing to do without one). Programs are
+ * not written when they are built: asking a driver for a binary can cost
+ * more than the build (POCL compiles every kernel of the program again, up
+ * to 1.4 s per program on a 2-core CPU), which would delay the first
+ * inference. Call this once the first inference is done (from any thread
+ * that may use ctx; it takes the program cache's lock), or leave it to
+ * mcl_context_destroy, which saves whatever is still unsaved. A binary
+ * saved after a run also holds what the driver compiled for that run.
+ * Entries are written to a temporary file and renamed. Returns
+ * MCL_STATUS_IO_ERROR naming the file if one could not be written (the
+ * others are still written; a later call retries the failed ones). */
+mcl_status mcl_context_save_cache(mcl_context *ctx);
 
 /* ---- tensors ------------------------------------------------------------ */
 
