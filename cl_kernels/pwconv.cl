@@ -90,7 +90,7 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
     const int wstride = KB * CB * CB; /* between output blocks */
 #define PW_LOOP(LOAD_AND_FMA, ADVANCE)                                          \
     for (int k = 0; k < KB; k++) {                                              \
-        _Pragma("unroll") for (int l = 0; l < CB; l++) {                        \
+        _Pragma("unroll 4") for (int l = 0; l < CB; l++) {                      \
             floatx w[TILE_C];                                                   \
             _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                  \
                 w[c] = vloadx(l, wp + min(c, OB - 1 - ob0) * wstride);          \
@@ -144,7 +144,7 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
 #if SCATTER
             float v[CB];
             vstorex(acc[c][t], 0, v);
-#pragma unroll
+#pragma unroll 1
             for (int l = 0; l < CB; l++) {
                 if (so[l] < 0)
                     continue;

@@ -68,14 +68,14 @@ static inline void mcl_copy_lanes(__global const float *in, __global float *out,
     } else if (wdst) {
         for (int p = p0; p < p1; p++) {
             float v[CB];
-#pragma unroll
+#pragma unroll 1
             for (int l = 0; l < CB; l++)
                 v[l] = so[l] < 0 ? 0.0f : in[max(so[l], 0) + p * CB];
             vstorex(vloadx(0, v), 0, out + dof[0] + p * CB);
         }
     } else {
         for (int p = p0; p < p1; p++) {
-#pragma unroll
+#pragma unroll 1
             for (int l = 0; l < CB; l++)
                 if (dof[l] >= 0)
                     out[dof[l] + p * CB] = so[l] < 0 ? 0.0f : in[max(so[l], 0) + p * CB];
