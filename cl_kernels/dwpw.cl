@@ -37,12 +37,20 @@
  * OB, either order) was ~1.5-1.8x slower (median over the pairs). Against the two library ops the fused
  * kernel was faster on nearly every pair: ~1.05-1.1x where the pointwise
  * dominates (wide outputs), 1.3-1.9x for the narrow projections. The
- * graph runtime uses it for every depthwise -> 1x1 pair whose 1x1 writes a
- * tensor of its own (host/op_dwpw.c, graph/plan.c try_dwpw), on CPUs.
+ * graph runtime uses it for every depthwise -> 1x1 pair on CPUs, the 1x1
+ * writing a tensor of its own or its part of a concat (host/op_dwpw.c,
+ * graph/plan.c try_dwpw).
+ *
+ * Graph-runtime output extensions, as in pwconv.cl (0 for the plain op):
+ * out has ONB blocks and output block ob is block OOFF + ob of it; SCATTER:
+ * lane l of output block ob goes to channel slot oslot[ob*CB+l] of out (-1:
+ * dropped) — a ShuffleNet V2 branch writing its half of the shuffled
+ * concat; PASS: NPASS extra rows of work-items along dim 1 copy channel
+ * slots of pin into out (mcl_copy_lanes), the other half of that concat.
  *
  * Tunables: TILE_W, TILE_C, OPB (a multiple of TILE_C), INTERLEAVE.
  * Shape constants: KH, KW, SH, SW, ICB. Switches: ACT1, ACT2 (0 none,
- * 1 relu, 2 relu6), HAS_RES, CB. */
+ * 1 relu, 2 relu6), HAS_RES, CB, SCATTER, PASS. */
 #ifndef TILE_W
 #error "TILE_W must be defined"
 #endif
@@ -73,6 +81,9 @@
 #ifndef HAS_RES
 #error "HAS_RES must be defined"
 #endif
+#if !defined(SCATTER) || !defined(PASS)
+#error "SCATTER and PASS must be defined"
+#endif
 
 #define MCL_ACT_(a, x) ((a) == 1 ? MCL_RELU(x) : (a) == 2 ? MCL_RELU6(x) : (x))
 #if ACT1 < 0 || ACT1 > 2 || ACT2 < 0 || ACT2 > 2
@@ -90,7 +101,7 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
 #pragma unroll
     for (int t = 0; t < TILE_W; t++)
         acc[t] = b;
-#pragma unroll
+#pragma unroll 1 /* rows stay a loop: compile time (POCL: -25%), same speed */
     for (int ky = 0; ky < KH; ky++) {
         const int iy = iy0 + ky;
         if (iy < 0 || iy >= H)
@@ -120,7 +131,7 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
  * between output blocks (clamped to the last real block past OB). */
 #define WSTRIDE (ICB * CB * CB)
 #define DWPW_OUTER(src)                                                        \
-    _Pragma("unroll") for (int l = 0; l < CB; l++)                             \
+    _Pragma("unroll 4") for (int l = 0; l < CB; l++)                           \
     {                                                                          \
         floatx w[TILE_C];                                                      \
         _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                     \
@@ -140,14 +151,46 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
         _Pragma("unroll") for (int t = 0; t < TILE_W; t++) acc[c][t] = b;      \
     }
 
-/* Store the tile's blocks below obe and pixels below OW. */
+/* Store the tile's blocks below obe and pixels below OW: plain vector
+ * stores at block OOFF + ob of out, or (SCATTER) each lane at its slot. */
+#if SCATTER
+#define DWPW_STORE(obe)                                                        \
+    _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                         \
+    {                                                                          \
+        if (ob0 + c < (obe)) {                                                 \
+            int so[CB];                                                        \
+            _Pragma("unroll 1") for (int l = 0; l < CB; l++)                   \
+            {                                                                  \
+                const int sl = oslot[(ob0 + c) * CB + l];                      \
+                so[l] = sl < 0 ? -1 : (n * ONB + sl / CB) * OH * OW * CB + sl % CB;\
+            }                                                                  \
+            _Pragma("unroll") for (int t = 0; t < TILE_W; t++)                 \
+            {                                                                  \
+                if (ox0 + t < OW) {                                            \
+                    float v[CB];                                               \
+                    vstorex(acc[c][t], 0, v);                                  \
+                    const int po = (oy * OW + ox0 + t) * CB;                   \
+                    _Pragma("unroll 1") for (int l = 0; l < CB; l++)           \
+                    {                                                          \
+                        if (so[l] >= 0) {                                      \
+                            float x = v[l];                                    \
+                            if (HAS_RES)                                       \
+                                x += res[so[l] + po];                          \
+                            out[so[l] + po] = MCL_ACT_(ACT2, x);               \
+                        }                                                      \
+                    }                                                          \
+                }                                                              \
+            }                                                                  \
+        }                                                                      \
+    }
+#else
 #define DWPW_STORE(obe)                                                        \
     _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                         \
     {                                                                          \
         _Pragma("unroll") for (int t = 0; t < TILE_W; t++)                     \
         {                                                                      \
             if (ob0 + c < (obe) && ox0 + t < OW) {                             \
-                const int o = (((n * OB + ob0 + c) * OH + oy) * OW + ox0 + t) * CB;\
+                const int o = (((n * ONB + OOFF + ob0 + c) * OH + oy) * OW + ox0 + t) * CB;\
                 floatx v = acc[c][t];                                          \
                 if (HAS_RES)                                                   \
                     v += vloadx(0, res + o);                                   \
@@ -155,21 +198,37 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
             }                                                                  \
         }                                                                      \
     }
+#endif
 
 __kernel void dwpw(__global const float *restrict in, __global const float *restrict wdw,
                    __global const float *restrict bdw, __global const float *restrict wpw,
                    __global const float *restrict bpw, __global const float *restrict res,
-                   __global float *restrict out, int H, int W, int OH, int OW, int PT, int PL, int OB)
+                   __global float *restrict out, int H, int W, int OH, int OW, int PT, int PL, int OB,
+                   int ONB, int OOFF, __global const int *restrict oslot, __global const float *restrict pin,
+                   __global const int *restrict psrc, __global const int *restrict pdst, int PNB, int NPASS)
 {
     /* dim 0: (output row, tile of the row) flattened; dim 1: output-block
-     * group; dim 2: image */
+     * group (then NPASS pass rows); dim 2: image */
     const int OWT = (OW + TILE_W - 1) / TILE_W;
     const int g = get_global_id(0);
+    const int n = get_global_id(2);
+#if PASS
+    {
+        const int j = get_global_id(1) - (OB + OPB - 1) / OPB;
+        if (j >= 0) {
+            if (j < NPASS && g < OH * OWT) { /* this work-item's pixels: one row tile */
+                const int p0 = (g / OWT) * OW + (g % OWT) * TILE_W;
+                mcl_copy_lanes(pin, out, psrc + j * CB, pdst + j * CB, n * PNB, n * ONB, OH * OW, p0,
+                               p0 + min(TILE_W, OW - (g % OWT) * TILE_W));
+            }
+            return;
+        }
+    }
+#endif
     const int obg = get_global_id(1) * OPB;
     if (g >= OH * OWT || obg >= OB)
         return;
     const int oy = g / OWT, ox0 = (g % OWT) * TILE_W;
-    const int n = get_global_id(2);
     __global const float *ip = in + n * ICB * H * W * CB;
     const int iy0 = oy * SH - PT, ix0 = ox0 * SW - PL;
     floatx acc[TILE_C][TILE_W];

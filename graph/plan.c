@@ -695,6 +695,87 @@ static void cover(mcl_plan *p, int store, int32_t slot)
         p->stores[store].covered[slot] = 1;
 }
 
+/* The rows a conv node n computes and where they go in its output
+ * storage: a block range that only this value uses (plain stores at block
+ * ext->ooff), else (scatter) its C channels compacted into rup(C, B) rows
+ * with a slot table (ext->oslot, malloc'd, owned by the caller with
+ * *rowmapp). rowmap[r]: the channel of row r, -1 for none. Marks the slots
+ * written. Used by step_conv and try_dwpw. */
+static mcl_status conv_out_rows(mcl_plan *p, const mcl_gnode *n, mcl_conv_ext *ext, int32_t **rowmapp,
+                                uint32_t *rowsp)
+{
+    const uint32_t B = p->ctx->block;
+    const pval *out = &p->vals[n->out[0]];
+    const pstore *so = &p->stores[out->storage];
+    const uint32_t C = out->shape.c;
+    /* rows: a block range of the output storage that only this value
+     * uses (plain stores at block ooff), else a slot table (scatter) */
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (uint32_t c = 0; c < C; c++) {
+        lo = (uint32_t)out->slot[c] < lo ? (uint32_t)out->slot[c] : lo;
+        hi = (uint32_t)out->slot[c] + 1 > hi ? (uint32_t)out->slot[c] + 1 : hi;
+    }
+    lo = lo / B * B;
+    hi = rup(hi, B);
+    int exclusive = 1;
+    for (size_t v = 0; v < p->n_vals && exclusive; v++) {
+        const pval *o = &p->vals[v];
+        if ((mcl_value)v == n->out[0] || !o->slot || o->storage != out->storage || o->alias == AL_SPLIT)
+            continue;
+        /* values aliasing this one (or that it aliases) share its slots legitimately */
+        if (o->alias != AL_NONE && o->parent == n->out[0])
+            continue;
+        if (out->alias != AL_NONE && (mcl_value)v == out->parent)
+            continue;
+        int related = 0; /* v is this value's parent, grand-parent, ... up to the root */
+        for (mcl_value a = n->out[0];; a = p->vals[a].parent) {
+            related |= a == (mcl_value)v;
+            if (p->vals[a].alias == AL_NONE || p->vals[a].alias == AL_SPLIT)
+                break;
+        }
+        if (related)
+            continue;
+        for (uint32_t c = 0; c < o->shape.c && exclusive; c++)
+            exclusive = (uint32_t)o->slot[c] < lo || (uint32_t)o->slot[c] >= hi;
+    }
+    int monotone = 1; /* slot order follows channel order: rows keep their groups together */
+    for (uint32_t c = 1; c < C && monotone; c++)
+        monotone = out->slot[c] > out->slot[c - 1];
+    int scatter = !exclusive || (!monotone && n->conv.groups > 1);
+    if (!scatter && !is_pw(n) && (lo != 0 || hi != so->P))
+        scatter = 1;
+    if (scatter && !is_pw(n))
+        return mcl_fail(p->ctx, MCL_STATUS_UNSUPPORTED, "plan: node '%s': a KxK conv cannot write a permuted output",
+                        n->name);
+    uint32_t rows = scatter ? rup(C, B) : hi - lo;
+    int32_t *rowmap = malloc(rows * sizeof *rowmap), *oslot = NULL;
+    if (!rowmap)
+        return mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan: rows of '%s'", n->name);
+    for (uint32_t r = 0; r < rows; r++)
+        rowmap[r] = scatter && r < C ? (int32_t)r : -1;
+    if (scatter) {
+        if (!(oslot = malloc(rows * sizeof *oslot))) {
+            free(rowmap);
+            return mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan: slots of '%s'", n->name);
+        }
+        for (uint32_t r = 0; r < rows; r++)
+            oslot[r] = r < C ? out->slot[r] : -1;
+        for (uint32_t c = 0; c < C; c++)
+            cover(p, out->storage, out->slot[c]);
+        ext->oslot = oslot;
+    } else {
+        for (uint32_t c = 0; c < C; c++)
+            rowmap[out->slot[c] - lo] = (int32_t)c;
+        for (uint32_t k = lo; k < hi; k++)
+            cover(p, out->storage, (int32_t)k);
+        ext->ooff = lo / B;
+    }
+    ext->onb = so->P / B;
+    *rowsp = rows;
+    *rowmapp = rowmap;
+    return MCL_STATUS_OK;
+}
+
 /* Weights of a conv over the physical input slots: [rows][P_in/g'][kh][kw]
  * with groups 1 (zeros where a slot holds another group or no data);
  * row r holds logical output channel rowmap[r] (-1: a zero row). */
@@ -746,6 +827,7 @@ static mcl_status step_conv(mcl_plan *p, int node, pstep **made)
     mcl_conv2d_desc d = n->conv;
     float *w = NULL, *b = NULL;
     int32_t *rowmap = NULL, *oslot = NULL;
+    uint32_t rows = 0;
     mcl_conv_ext ext = {0};
     if (is_dw(n)) {
         /* per slot; the output keeps the input's layout */
@@ -768,71 +850,9 @@ static mcl_status step_conv(mcl_plan *p, int node, pstep **made)
         for (uint32_t k = 0; k < so->P; k++)
             cover(p, out->storage, (int32_t)k);
     } else {
-        /* rows: a block range of the output storage that only this value
-         * uses (plain stores at block ooff), else a slot table (scatter) */
-        uint32_t lo = UINT32_MAX, hi = 0;
-        for (uint32_t c = 0; c < C; c++) {
-            lo = (uint32_t)out->slot[c] < lo ? (uint32_t)out->slot[c] : lo;
-            hi = (uint32_t)out->slot[c] + 1 > hi ? (uint32_t)out->slot[c] + 1 : hi;
-        }
-        lo = lo / B * B;
-        hi = rup(hi, B);
-        int exclusive = 1;
-        for (size_t v = 0; v < p->n_vals && exclusive; v++) {
-            const pval *o = &p->vals[v];
-            if ((mcl_value)v == n->out[0] || !o->slot || o->storage != out->storage || o->alias == AL_SPLIT)
-                continue;
-            /* values aliasing this one (or that it aliases) share its slots legitimately */
-            if (o->alias != AL_NONE && o->parent == n->out[0])
-                continue;
-            if (out->alias != AL_NONE && (mcl_value)v == out->parent)
-                continue;
-            int related = 0; /* v is this value's parent, grand-parent, ... up to the root */
-            for (mcl_value a = n->out[0];; a = p->vals[a].parent) {
-                related |= a == (mcl_value)v;
-                if (p->vals[a].alias == AL_NONE || p->vals[a].alias == AL_SPLIT)
-                    break;
-            }
-            if (related)
-                continue;
-            for (uint32_t c = 0; c < o->shape.c && exclusive; c++)
-                exclusive = (uint32_t)o->slot[c] < lo || (uint32_t)o->slot[c] >= hi;
-        }
-        int monotone = 1; /* slot order follows channel order: rows keep their groups together */
-        for (uint32_t c = 1; c < C && monotone; c++)
-            monotone = out->slot[c] > out->slot[c - 1];
-        int scatter = !exclusive || (!monotone && n->conv.groups > 1);
-        if (!scatter && !is_pw(n) && (lo != 0 || hi != so->P))
-            scatter = 1;
-        if (scatter && !is_pw(n))
-            return mcl_fail(p->ctx, MCL_STATUS_UNSUPPORTED, "plan: node '%s': a KxK conv cannot write a permuted output",
-                            n->name);
-        uint32_t rows = scatter ? rup(C, B) : hi - lo;
-        rowmap = malloc(rows * sizeof *rowmap);
-        if (!rowmap) {
-            st = mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan: rows of '%s'", n->name);
+        if ((st = conv_out_rows(p, n, &ext, &rowmap, &rows)) != MCL_STATUS_OK)
             goto done;
-        }
-        for (uint32_t r = 0; r < rows; r++)
-            rowmap[r] = scatter && r < C ? (int32_t)r : -1;
-        if (scatter) {
-            if (!(oslot = malloc(rows * sizeof *oslot))) {
-                st = mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan: slots of '%s'", n->name);
-                goto done;
-            }
-            for (uint32_t r = 0; r < rows; r++)
-                oslot[r] = r < C ? out->slot[r] : -1;
-            for (uint32_t c = 0; c < C; c++)
-                cover(p, out->storage, out->slot[c]);
-            ext.oslot = oslot;
-        } else {
-            for (uint32_t c = 0; c < C; c++)
-                rowmap[out->slot[c] - lo] = (int32_t)c;
-            for (uint32_t k = lo; k < hi; k++)
-                cover(p, out->storage, (int32_t)k);
-            ext.ooff = lo / B;
-        }
-        ext.onb = so->P / B;
+        oslot = (int32_t *)ext.oslot;
         /* a KxK conv loops over input lanes: stop at the last slot with
          * data when that keeps the block count (3-channel images: 3 of 16) */
         uint32_t cin = si->P;
@@ -907,9 +927,11 @@ static mcl_status step_gather(mcl_plan *p, int node, mcl_value from, uint32_t of
 }
 
 /* Depthwise node i and the 1x1 conv that alone reads it, as one dwpw
- * launch (bench/bench_dwpw.c: 1.05-1.9x the two kernels on POCL). Only
- * where the 1x1 writes a storage of its own with plain stores; CPU devices
- * only (the kernel keeps a [C][7][16] private buffer). *made = 0: not fused. */
+ * launch (bench/bench_dwpw.c: 1.05-1.9x the two kernels on POCL). The
+ * 1x1's output is placed as step_conv places a lone 1x1 (its own tensor,
+ * a block range, or a slot table into a shuffled concat) and the step can
+ * carry a concat's pass rows like one. CPU devices only (the kernel keeps
+ * a [C][7][16] private buffer). *made = 0: not fused. */
 static mcl_status try_dwpw(mcl_plan *p, int i, int *made)
 {
     const uint32_t B = p->ctx->block;
@@ -929,12 +951,12 @@ static mcl_status try_dwpw(mcl_plan *p, int i, int *made)
         return MCL_STATUS_OK;
     const mcl_gnode *pn = &p->nodes[k];
     const pval *out = &p->vals[pn->out[0]];
-    if (!is_pw(pn) || out->alias != AL_NONE || (pn->conv.residual && p->vals[pn->in[1]].producer >= i))
+    if (!is_pw(pn) || (pn->conv.residual && (p->vals[pn->in[1]].producer >= i || out->alias != AL_NONE)))
         return MCL_STATUS_OK;
     const pstore *si = &p->stores[in->storage], *so = &p->stores[out->storage];
     if (si->P / B > 128) /* private buffer limit */
         return MCL_STATUS_OK;
-    const uint32_t C = out->shape.c, P = si->P, rows = so->P;
+    const uint32_t C = out->shape.c, P = si->P;
     if (pn->conv.residual) {
         const pval *r = &p->vals[pn->in[1]];
         if (p->stores[r->storage].P != so->P || memcmp(r->slot, out->slot, C * sizeof *r->slot))
@@ -944,6 +966,15 @@ static mcl_status try_dwpw(mcl_plan *p, int i, int *made)
     mcl_status st = new_step(p, i, &s);
     if (st != MCL_STATUS_OK)
         return st;
+    /* the 1x1's rows and where they go: its own tensor, or its part of a
+     * concat (ShuffleNet V2: interleaved by the folded shuffle: a slot
+     * table), exactly as step_conv places a lone 1x1 */
+    mcl_conv_ext ext = {0};
+    uint32_t rows = 0;
+    int32_t *rowmap = NULL;
+    float *wd = NULL, *bd = NULL, *bp = NULL, *wp = NULL;
+    if ((st = conv_out_rows(p, pn, &ext, &rowmap, &rows)) != MCL_STATUS_OK)
+        goto done;
     s->in_store = in->storage;
     s->out_store = out->storage;
     s->res_store = pn->conv.residual ? p->vals[pn->in[1]].storage : -1;
@@ -951,10 +982,8 @@ static mcl_status try_dwpw(mcl_plan *p, int i, int *made)
     s->flops = 2.0 * out->shape.n * mid->shape.h * mid->shape.w *
                ((double)mid->shape.c * dn->conv.kernel_h * dn->conv.kernel_w + (double)mid->shape.c * C);
     const size_t kk = (size_t)dn->conv.kernel_h * dn->conv.kernel_w;
-    float *wd = calloc((size_t)P * kk, sizeof *wd), *bd = calloc(P, sizeof *bd), *bp = calloc(rows, sizeof *bp);
-    int32_t *rowmap = malloc(rows * sizeof *rowmap);
-    float *wp = NULL;
-    if (!wd || !bd || !bp || !rowmap) {
+    wd = calloc((size_t)P * kk, sizeof *wd), bd = calloc(P, sizeof *bd), bp = calloc(rows, sizeof *bp);
+    if (!wd || !bd || !bp) {
         st = mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan: dwpw weights");
         goto done;
     }
@@ -962,10 +991,6 @@ static mcl_status try_dwpw(mcl_plan *p, int i, int *made)
         memcpy(wd + (size_t)in->slot[c] * kk, dn->w + c * kk, kk * sizeof *wd);
         bd[in->slot[c]] = dn->b[c];
     }
-    for (uint32_t r = 0; r < rows; r++)
-        rowmap[r] = -1;
-    for (uint32_t c = 0; c < C; c++)
-        rowmap[out->slot[c]] = (int32_t)c;
     for (uint32_t r = 0; r < rows; r++)
         bp[r] = rowmap[r] >= 0 ? pn->b[rowmap[r]] : 0.0f;
     if (!(wp = expand_conv(pn, mid, P, rowmap, rows))) { /* mid's slots = in's slots */
@@ -979,8 +1004,16 @@ static mcl_status try_dwpw(mcl_plan *p, int i, int *made)
     pd.groups = 1;
     if ((st = mcl_dwpw_create(p->ctx, &dd, wd, bd, &pd, wp, bp, &s->op)) != MCL_STATUS_OK)
         goto done;
-    for (uint32_t r = 0; r < rows; r++)
-        cover(p, out->storage, (int32_t)r);
+    /* like a lone 1x1: the pass table is filled later (concat copies) */
+    mcl_conv_ext *keep = malloc(sizeof *keep);
+    if (!keep) {
+        st = mcl_fail(p->ctx, MCL_STATUS_OUT_OF_MEMORY, "plan ext");
+        goto done;
+    }
+    *keep = ext;
+    ext.oslot = NULL;
+    s->ext = keep;
+    s->pw = 1;
     p->done[k] = 1;
     *made = 1;
 done:
@@ -989,6 +1022,7 @@ done:
     free(bp);
     free(wp);
     free(rowmap);
+    free((void *)ext.oslot);
     return st;
 }
 

@@ -213,6 +213,9 @@ typedef struct mcl_conv_ext {
     uint32_t npass;
 } mcl_conv_ext;
 mcl_status mcl_conv2d_set_ext(mcl_op *op, const mcl_conv_ext *e);
+/* Upload e's slot and pass tables (oslot: rup(out_channels) entries). */
+mcl_status mcl_conv_ext_upload(mcl_context *ctx, const mcl_conv_ext *e, uint32_t out_channels, cl_mem *oslot,
+                               cl_mem *psrc, cl_mem *pdst);
 mcl_status mcl_conv2d_bind_pass(mcl_op *op, mcl_tensor *pin);
 /* Direct conv: the input tensor is plain NCHW (before reshape). */
 mcl_status mcl_conv2d_set_nchw_input(mcl_op *op);
@@ -220,6 +223,11 @@ mcl_status mcl_conv2d_set_nchw_input(mcl_op *op);
  * wdw [C][KH][KW]; pw C -> OUT, wpw [OUT][C]; biases [C] / [OUT]. */
 mcl_status mcl_dwpw_create(mcl_context *ctx, const mcl_conv2d_desc *dw, const float *wdw, const float *bdw,
                            const mcl_conv2d_desc *pw, const float *wpw, const float *bpw, mcl_op **op);
+/* The same output extensions on a dwpw op (mcl_conv2d_set_ext and
+ * mcl_conv2d_bind_pass dispatch to these). */
+int mcl_op_is_dwpw(const mcl_op *op);
+mcl_status mcl_dwpw_set_ext(mcl_op *op, const mcl_conv_ext *e);
+void mcl_dwpw_bind_pass(mcl_op *op, mcl_tensor *pin);
 /* Slot gather (channel.cl): nblk table blocks of src/dst slots. */
 mcl_status mcl_slot_gather_create(mcl_context *ctx, const int32_t *src, const int32_t *dst, uint32_t nblk,
                                   mcl_op **op);

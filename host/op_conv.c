@@ -505,24 +505,31 @@ static mcl_status conv_run(mcl_op *op, cl_event *ev)
 
 mcl_status mcl_conv2d_set_ext(mcl_op *op, const mcl_conv_ext *e)
 {
+    if (mcl_op_is_dwpw(op))
+        return mcl_dwpw_set_ext(op, e);
     conv_impl *c = op->impl;
     mcl_context *ctx = op->ctx;
     if (c->variant != MCL_CONV_POINTWISE)
         return mcl_fail(ctx, MCL_STATUS_UNSUPPORTED, "conv2d: output extensions need the pointwise variant");
     if (op->state != MCL_OP_CREATED)
         return mcl_fail(ctx, MCL_STATUS_INVALID_STATE, "conv2d: output extensions are set before reshape");
-    const uint32_t B = ctx->block;
-    mcl_status st = MCL_STATUS_OK;
     c->onb = e->onb;
     c->ooff = e->ooff;
     c->npass = e->npass;
+    return mcl_conv_ext_upload(ctx, e, c->d.out_channels, &c->oslot, &c->psrc, &c->pdst);
+}
+
+mcl_status mcl_conv_ext_upload(mcl_context *ctx, const mcl_conv_ext *e, uint32_t out_channels, cl_mem *oslot,
+                               cl_mem *psrc, cl_mem *pdst)
+{
+    const uint32_t B = ctx->block;
+    mcl_status st = MCL_STATUS_OK;
     if (e->oslot)
-        st = mcl_buffer_upload(ctx, e->oslot, (size_t)mcl_cblocks(c->d.out_channels, B) * B * sizeof(int32_t),
-                               &c->oslot);
+        st = mcl_buffer_upload(ctx, e->oslot, (size_t)mcl_cblocks(out_channels, B) * B * sizeof(int32_t), oslot);
     if (st == MCL_STATUS_OK && e->npass)
-        st = mcl_buffer_upload(ctx, e->psrc, (size_t)e->npass * B * sizeof(int32_t), &c->psrc);
+        st = mcl_buffer_upload(ctx, e->psrc, (size_t)e->npass * B * sizeof(int32_t), psrc);
     if (st == MCL_STATUS_OK && e->npass)
-        st = mcl_buffer_upload(ctx, e->pdst, (size_t)e->npass * B * sizeof(int32_t), &c->pdst);
+        st = mcl_buffer_upload(ctx, e->pdst, (size_t)e->npass * B * sizeof(int32_t), pdst);
     return st;
 }
 
@@ -537,6 +544,10 @@ mcl_status mcl_conv2d_set_nchw_input(mcl_op *op)
 
 mcl_status mcl_conv2d_bind_pass(mcl_op *op, mcl_tensor *pin)
 {
+    if (mcl_op_is_dwpw(op)) {
+        mcl_dwpw_bind_pass(op, pin);
+        return MCL_STATUS_OK;
+    }
     ((conv_impl *)op->impl)->pin = pin;
     return MCL_STATUS_OK;
 }

@@ -10,6 +10,10 @@ typedef struct dwpw_impl {
     mcl_conv2d_desc dw, pw;
     cl_mem wdw, bdw, wpw, bpw;
     uint32_t tw, tc, opb;
+    /* graph-runtime output extensions (dwpw.cl SCATTER / PASS), as conv2d's */
+    uint32_t onb, ooff, npass;
+    cl_mem oslot, psrc, pdst;
+    mcl_tensor *pin;
 } dwpw_impl;
 
 static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl_shape *out)
@@ -51,13 +55,16 @@ static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     mcl_defs_add(&defs, "ACT1", f->dw.activation);
     mcl_defs_add(&defs, "ACT2", f->pw.activation);
     mcl_defs_add(&defs, "HAS_RES", f->pw.residual != 0);
+    mcl_defs_add(&defs, "SCATTER", f->oslot != NULL);
+    mcl_defs_add(&defs, "PASS", f->npass > 0);
     op->kname = "dwpw";
     if ((st = mcl_op_kernel(op, "dwpw", &defs, "dwpw")) != MCL_STATUS_OK)
         return st;
     const size_t hw = (size_t)mid.h * mid.w;
     op->flops = 2.0 * in->n * hw * ((double)in->c * f->dw.kernel_h * f->dw.kernel_w + (double)in->c * out->c);
     op->bytes = 4.0 * ((double)mcl_shape_count(in) + (double)mcl_shape_count(out) * (f->pw.residual ? 2 : 1));
-    mcl_op_set_range(op, 3, (size_t)out->h * ((out->w + f->tw - 1) / f->tw), (OB + f->opb - 1) / f->opb, in->n, op->tun.wg);
+    mcl_op_set_range(op, 3, (size_t)out->h * ((out->w + f->tw - 1) / f->tw), (OB + f->opb - 1) / f->opb + f->npass,
+                     in->n, op->tun.wg);
     return MCL_STATUS_OK;
 }
 
@@ -65,9 +72,9 @@ static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
 static void dwpw_tune_key(const mcl_op *op, const mcl_shape *in, const mcl_shape *out, char *buf, size_t n)
 {
     const dwpw_impl *f = op->impl;
-    snprintf(buf, n, "dwpw n=%u in=%u out=%u hw=%ux%u k=%ux%u s=%ux%u res=%d cb=%u", in->n, in->c, out->c, out->h,
-             out->w, f->dw.kernel_h, f->dw.kernel_w, f->dw.stride_h, f->dw.stride_w, f->pw.residual != 0,
-             op->ctx->block);
+    snprintf(buf, n, "dwpw n=%u in=%u out=%u hw=%ux%u k=%ux%u s=%ux%u res=%d scat=%d pass=%u cb=%u", in->n, in->c,
+             out->c, out->h, out->w, f->dw.kernel_h, f->dw.kernel_w, f->dw.stride_h, f->dw.stride_w,
+             f->pw.residual != 0, f->oslot != NULL, f->npass, op->ctx->block);
 }
 
 static size_t dwpw_setup_extra(const mcl_op *op) { return ((const dwpw_impl *)op->impl)->pw.residual ? 1 : 0; }
@@ -83,11 +90,17 @@ static mcl_status dwpw_setup(mcl_op *op)
         (st = mcl_arg_mem(op, k, 4, f->bpw)) || (st = mcl_arg_mem(op, k, 5, op->in[1] ? op->in[1]->buf : NULL)) ||
         (st = mcl_arg_mem(op, k, 6, op->out->buf)))
         return st;
-    const int v[7] = {(int)in->h, (int)in->w, (int)out->h, (int)out->w, (int)f->dw.pad_top, (int)f->dw.pad_left,
-                      (int)mcl_cblocks(out->c, op->ctx->block)};
-    for (cl_uint i = 0; i < 7; i++)
+    const uint32_t B = op->ctx->block, OB = mcl_cblocks(out->c, B);
+    const int v[9] = {(int)in->h, (int)in->w, (int)out->h, (int)out->w, (int)f->dw.pad_top, (int)f->dw.pad_left,
+                      (int)OB, (int)(f->onb ? f->onb : OB), (int)f->ooff};
+    for (cl_uint i = 0; i < 9; i++)
         if ((st = mcl_arg_int(op, k, 7 + i, v[i])) != MCL_STATUS_OK)
             return st;
+    if ((st = mcl_arg_mem(op, k, 16, f->oslot)) || (st = mcl_arg_mem(op, k, 17, f->pin ? f->pin->buf : NULL)) ||
+        (st = mcl_arg_mem(op, k, 18, f->psrc)) || (st = mcl_arg_mem(op, k, 19, f->pdst)) ||
+        (st = mcl_arg_int(op, k, 20, f->pin ? (int)mcl_cblocks(f->pin->shape.c, B) : 0)) ||
+        (st = mcl_arg_int(op, k, 21, (int)f->npass)))
+        return st;
     return MCL_STATUS_OK;
 }
 
@@ -98,6 +111,9 @@ static void dwpw_destroy(mcl_op *op)
     mcl_buffer_release(op->ctx, &f->bdw);
     mcl_buffer_release(op->ctx, &f->wpw);
     mcl_buffer_release(op->ctx, &f->bpw);
+    mcl_buffer_release(op->ctx, &f->oslot);
+    mcl_buffer_release(op->ctx, &f->psrc);
+    mcl_buffer_release(op->ctx, &f->pdst);
 }
 
 static const mcl_op_vtable k_dwpw_vt = {
@@ -110,6 +126,22 @@ static const mcl_op_vtable k_dwpw_vt = {
     .tune_key = dwpw_tune_key,
     .destroy = dwpw_destroy,
 };
+
+int mcl_op_is_dwpw(const mcl_op *op) { return op && op->vt == &k_dwpw_vt; }
+
+mcl_status mcl_dwpw_set_ext(mcl_op *op, const mcl_conv_ext *e)
+{
+    dwpw_impl *f = op->impl;
+    mcl_context *ctx = op->ctx;
+    if (op->state != MCL_OP_CREATED)
+        return mcl_fail(ctx, MCL_STATUS_INVALID_STATE, "dwpw: output extensions are set before reshape");
+    f->onb = e->onb;
+    f->ooff = e->ooff;
+    f->npass = e->npass;
+    return mcl_conv_ext_upload(ctx, e, f->pw.out_channels, &f->oslot, &f->psrc, &f->pdst);
+}
+
+void mcl_dwpw_bind_pass(mcl_op *op, mcl_tensor *pin) { ((dwpw_impl *)op->impl)->pin = pin; }
 
 mcl_status mcl_dwpw_create(mcl_context *ctx, const mcl_conv2d_desc *dw, const float *wdw, const float *bdw,
                            const mcl_conv2d_desc *pw, const float *wpw, const float *bpw, mcl_op **out)
