@@ -229,3 +229,89 @@ Test(plan, image_first_conv)
     }
     mcl_context_destroy(ctx);
 }
+
+/* A depthwise + 1x1 pair whose 1x1 writes its half of a concat that a
+ * channel shuffle interleaves with another branch (10 + 10 channels: the
+ * halves share every channel block, so both writers store through slot
+ * tables), with the pass rows of a third tensor: the fused dwpw step's
+ * SCATTER and PASS paths, against the reference, with channel blocks 16, 8
+ * and 4, fused and unfused. */
+static mcl_value conv_node(mcl_graph *g, const char *name, mcl_value in, uint32_t ic, uint32_t oc, uint32_t groups,
+                           uint32_t k, mcl_activation act, uint32_t seed)
+{
+    mcl_conv2d_desc d = {.in_channels = ic, .out_channels = oc, .groups = groups, .kernel_h = k, .kernel_w = k,
+                         .stride_h = 1, .stride_w = 1, .pad_top = k / 2, .pad_left = k / 2, .pad_bottom = k / 2,
+                         .pad_right = k / 2, .activation = act};
+    const size_t wn = (size_t)oc * (ic / groups) * k * k;
+    float *w = malloc((wn + oc) * sizeof *w);
+    cr_assert_not_null(w);
+    ref_fill_uniform(w, wn + oc, seed, -1, 1);
+    mcl_value y;
+    cr_assert_eq(mcl_graph_conv2d(g, name, &d, w, w + wn, in, -1, &y), MCL_STATUS_OK, "%s", mcl_last_error());
+    free(w);
+    return y;
+}
+
+Test(plan, dwpw_into_shuffled_concat, .timeout = 600)
+{
+    mcl_graph *g = NULL;
+    cr_assert_eq(mcl_graph_create(&g), MCL_STATUS_OK);
+    mcl_shape s = {2, 12, 9, 11};
+    mcl_value x, parts[2], halves[2], cat, shuf, cat2, y;
+    cr_assert_eq(mcl_graph_input(g, "x", &s, &x), MCL_STATUS_OK);
+    mcl_value a = conv_node(g, "pw1", x, 12, 12, 1, 1, MCL_ACT_RELU, 61);
+    mcl_value b = conv_node(g, "dw", a, 12, 12, 12, 3, MCL_ACT_NONE, 62);
+    parts[0] = conv_node(g, "pw2", b, 12, 10, 1, 1, MCL_ACT_RELU, 63);
+    parts[1] = conv_node(g, "other", x, 12, 10, 1, 1, MCL_ACT_RELU6, 64);
+    cr_assert_eq(mcl_graph_concat(g, "cat", 2, parts, &cat), MCL_STATUS_OK, "%s", mcl_last_error());
+    cr_assert_eq(mcl_graph_shuffle(g, "shuffle", cat, 2, &shuf), MCL_STATUS_OK, "%s", mcl_last_error());
+    /* ShuffleNet V2 style: the shuffled result next to an earlier tensor */
+    halves[0] = shuf;
+    halves[1] = a;
+    cr_assert_eq(mcl_graph_concat(g, "cat2", 2, halves, &cat2), MCL_STATUS_OK, "%s", mcl_last_error());
+    y = conv_node(g, "head", cat2, 32, 8, 1, 1, MCL_ACT_NONE, 65);
+    cr_assert_eq(mcl_graph_output(g, y), MCL_STATUS_OK);
+    const size_t xn = mcl_shape_count(&s);
+    mcl_shape os;
+    mcl_graph_value_shape(g, y, &os);
+    const size_t yn = mcl_shape_count(&os);
+    float *xv = malloc(xn * sizeof *xv);
+    cr_assert_not_null(xv);
+    ref_fill_uniform(xv, xn, 66, -2, 2);
+    const float *in[1] = {xv};
+    float *want[1] = {NULL};
+    cr_assert_eq(ref_graph_run(g, in, want), 0, "%s", ref_graph_error());
+    const uint32_t blocks[3] = {16, 8, 4};
+    for (int bi = 0; bi < 3; bi++) {
+        mcl_context *ctx = NULL;
+        mcl_context_options co = {0};
+        co.block = blocks[bi];
+        co.tuning_db = "";
+        cr_assert_eq(mcl_context_create(&co, &ctx), MCL_STATUS_OK, "context: %s", mcl_last_error());
+        for (int off = 0; off < 2; off++) {
+            uint32_t disable = off ? MCL_PASS_FUSE_DWPW : 0;
+            float *got = run_plan(ctx, g, disable, xv, xn, yn, NULL);
+            ref_mismatch m;
+            cr_assert(ref_compare(got, want[0], yn, 1e-4, 1e-4, &m), "block %u, dwpw %s: element %zu got %g want %g",
+                      blocks[bi], off ? "off" : "on", m.first, m.got, m.want);
+            free(got);
+            /* the pair did fuse when allowed */
+            mcl_plan *p = NULL;
+            mcl_plan_options po = {disable};
+            cr_assert_eq(mcl_plan_create(ctx, g, &po, &p), MCL_STATUS_OK, "%s", mcl_last_error());
+            int fused = 0;
+            for (size_t i = 0; i < mcl_plan_step_count(p); i++) {
+                mcl_step_info si;
+                cr_assert_eq(mcl_plan_step(p, i, &si), MCL_STATUS_OK);
+                fused += !strcmp(si.kernel, "dwpw");
+            }
+            cr_expect_eq(fused, off ? 0 : 1, "block %u: %d dwpw steps with dwpw %s", blocks[bi], fused,
+                         off ? "off" : "on");
+            mcl_plan_destroy(p);
+        }
+        mcl_context_destroy(ctx);
+    }
+    free(want[0]);
+    free(xv);
+    mcl_graph_destroy(g);
+}
