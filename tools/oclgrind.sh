@@ -4,11 +4,16 @@
 #   1. build-ocl/kernels_small (tests/oclgrind/kernels_small.c): every kernel
 #      family once on tiny shapes that hit the tail paths (odd widths,
 #      channels not a multiple of the block, stride 2, padding), results
-#      checked against tests/ref; with channel blocks 4 and 16;
-#   2. a whole zoo network plan (mobilenet_v1 alpha 0.25 at 128x128, then
-#      shufflenet_v2_x0_5 at its own size if MOBICL_OCLGRIND_FULL=1): the
-#      planner's kernels (IN_NCHW first conv, fused dwpw, scatter/pass,
-#      ONB/OOFF pool, slot gather).
+#      checked against tests/ref; with channel blocks 4 and 16. The fused
+#      depthwise + 1x1 (dwpw, with slot-table stores and pass rows) is
+#      driven there directly: the planner fuses on CPU devices only, and
+#      Oclgrind's device is a GPU;
+#   2. plans: a small graph whose 1x1s write a shuffled concat next to an
+#      earlier tensor (test_plan's dwpw_into_shuffled_concat: pwconv
+#      scatter and pass rows, blocks 16/8/4), and a whole zoo network
+#      (mobilenet_v1 alpha 0.25 at 128x128, then shufflenet_v2_x0_5 at its
+#      own size if MOBICL_OCLGRIND_FULL=1): IN_NCHW first conv, ONB/OOFF
+#      pool, slot gather.
 # Fails on any Oclgrind report (its log is parsed) or wrong result.
 # --uninitialized is a second, separate pass, informational unless
 # MOBICL_OCLGRIND_UNINIT=strict: Oclgrind 21.10's Uninitialized plugin aborts
@@ -29,7 +34,7 @@ fi
 bash tools/setup.sh
 B=build-ocl
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMOBICL_WERROR=ON -DMOBICL_BENCH=OFF >/dev/null
-cmake --build "$B" -j "$(nproc)" --target kernels_small mobicl_cli
+cmake --build "$B" -j "$(nproc)" --target kernels_small mobicl_cli test_plan
 fail=0
 logdir=$B/oclgrind
 mkdir -p "$logdir"
@@ -52,6 +57,7 @@ check() { # name, then the command
 }
 check kernels_block4 "$B/kernels_small" 4
 check kernels_block16 "$B/kernels_small" 16
+check plan_shuffled_concat "$B/test_plan" --filter 'plan/dwpw_into_shuffled_concat' --jobs 1
 check mobilenet_v1_a025_r128 "$B/mobicl" run --model mobilenet_v1 --alpha 0.25 --resolution 128 --runs 1 --warmup 0
 if [ "${MOBICL_OCLGRIND_FULL:-0}" = 1 ]; then
   check shufflenet_v2_x0_5 "$B/mobicl" run --model shufflenet_v2_x0_5 --runs 1 --warmup 0

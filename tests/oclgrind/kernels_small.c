@@ -200,6 +200,78 @@ static void channel(const char *name, mcl_shape s0, uint32_t c1, mcl_channel_des
     free(a), free(b), free(want);
 }
 
+/* Fused depthwise + 1x1 (dwpw.cl; the graph planner uses it on CPUs only,
+ * so it is driven here directly): C -> O channels. ext: the 1x1's row r
+ * goes to slot 2r+1 of a 2*O-channel output through a slot table
+ * (SCATTER), and pass rows copy channel k of a third tensor to slot 2k
+ * (PASS), as in a ShuffleNet V2 unit. */
+static void dwpw(const char *name, mcl_shape s, uint32_t O, uint32_t k, uint32_t stride, int ext)
+{
+    if (skip(name))
+        return;
+    g_cases++;
+    const uint32_t C = s.c, B = mcl_context_block(g_ctx);
+    mcl_conv2d_desc dd = {.in_channels = C, .out_channels = C, .groups = C, .kernel_h = k, .kernel_w = k,
+                          .stride_h = stride, .stride_w = stride, .pad_top = k / 2, .pad_left = k / 2,
+                          .pad_bottom = k / 2, .pad_right = k / 2, .activation = MCL_ACT_RELU6};
+    mcl_conv2d_desc pd = {.in_channels = C, .out_channels = O, .groups = 1, .kernel_h = 1, .kernel_w = 1,
+                          .stride_h = 1, .stride_w = 1, .activation = MCL_ACT_RELU};
+    mcl_shape ms, os;
+    if (!ok(mcl_conv2d_validate(&dd, &s, &ms), name) || !ok(mcl_conv2d_validate(&pd, &ms, &os), name))
+        return;
+    const size_t nx = mcl_shape_count(&s), nm = mcl_shape_count(&ms), no = mcl_shape_count(&os);
+    float *x = rnd(nx, 21), *wd = rnd((size_t)C * k * k, 22), *bd = rnd(C, 23), *wp = rnd((size_t)O * C, 24),
+          *bp = rnd(O, 25), *mid = malloc(nm * sizeof *mid), *pw = malloc(no * sizeof *pw),
+          *pv = rnd(no, 26);
+    ref_conv2d_params p1 = {s.n, C, s.h, s.w, C, C, k, k, stride, stride, k / 2, k / 2, k / 2, k / 2, 1, 1,
+                            (int)MCL_ACT_RELU6};
+    ref_conv2d_params p2 = {ms.n, C, ms.h, ms.w, O, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, (int)MCL_ACT_RELU};
+    ref_conv2d(&p1, x, wd, bd, NULL, mid);
+    ref_conv2d(&p2, mid, wp, bp, NULL, pw);
+    mcl_shape ts = os; /* the output tensor: the op's own, or 2*O interleaved channels */
+    if (ext)
+        ts.c = 2 * O;
+    const size_t nt = mcl_shape_count(&ts), hw = (size_t)os.h * os.w;
+    float *want = malloc(nt * sizeof *want), *got = malloc(nt * sizeof *got);
+    for (uint32_t n = 0; n < os.n; n++)
+        for (uint32_t c = 0; c < ts.c; c++)
+            for (size_t q = 0; q < hw; q++) {
+                const uint32_t oc = ext ? c / 2 : c;
+                const float *src = !ext || c % 2 ? pw : pv;
+                want[((size_t)n * ts.c + c) * hw + q] = src[((size_t)n * O + oc) * hw + q];
+            }
+    mcl_op *op = NULL;
+    mcl_tensor *in = tensor(&s, MCL_LAYOUT_BLOCKED, x), *out = tensor(&ts, MCL_LAYOUT_BLOCKED, NULL),
+               *pin = ext ? tensor(&os, MCL_LAYOUT_BLOCKED, pv) : NULL;
+    const uint32_t rows = mcl_cblocks(O, B) * B, nblk = mcl_cblocks(O, B);
+    int32_t *oslot = malloc(rows * sizeof *oslot), *psrc = malloc(rows * sizeof *psrc),
+            *pdst = malloc(rows * sizeof *pdst);
+    for (uint32_t r = 0; r < rows; r++) {
+        oslot[r] = r < O ? (int32_t)(2 * r + 1) : -1;
+        psrc[r] = r < O ? (int32_t)r : -1;
+        pdst[r] = r < O ? (int32_t)(2 * r) : -1;
+    }
+    mcl_conv_ext e = {oslot, mcl_cblocks(2 * O, B), 0, psrc, pdst, nblk};
+    mcl_shape os2;
+    if (in && out && (!ext || pin) && ok(mcl_dwpw_create(g_ctx, &dd, wd, bd, &pd, wp, bp, &op), name) &&
+        (!ext || ok(mcl_conv2d_set_ext(op, &e), name)) && ok(mcl_op_reshape(op, 1, &s, &os2), name) &&
+        (!ext || ok(mcl_conv2d_bind_pass(op, pin), name)) && ok(mcl_op_bind(op, in, NULL, out), name) &&
+        ok(mcl_op_run(op, NULL), name) && ok(mcl_tensor_read(out, got, nt), name)) {
+        ref_mismatch m;
+        if (!ref_compare(got, want, nt, 1e-4, 1e-3, &m)) {
+            fprintf(stderr, "FAIL %s: %zu of %zu differ, first [%zu] got %g want %g\n", name, m.bad, nt, m.first,
+                    m.got, m.want);
+            g_fail++;
+        } else {
+            printf("ok   %s\n", name);
+        }
+    }
+    mcl_op_destroy(op);
+    mcl_tensor_destroy(in), mcl_tensor_destroy(out), mcl_tensor_destroy(pin);
+    free(x), free(wd), free(bd), free(wp), free(bp), free(mid), free(pw), free(pv), free(want), free(got);
+    free(oslot), free(psrc), free(pdst);
+}
+
 /* NCHW -> blocked -> NCHW through the layout kernels alone */
 static void layout(const char *name, mcl_shape s)
 {
@@ -297,6 +369,11 @@ int main(int argc, char **argv)
     channel("split c10 off 5", SH(1, 10, 3, 5), 0, (mcl_channel_desc){5, 5, 1, 1});
     channel("concat 5+7 + shuffle 2", SH(2, 5, 3, 3), 7, (mcl_channel_desc){0, 0, 2, 2});
     /* layout conversions */
+    /* fused depthwise + 1x1: odd widths, stride 2, slot-table stores and pass rows */
+    dwpw("dwpw 3x3 s1 c12->10 7x9", SH(1, 12, 7, 9), 10, 3, 1, 0);
+    dwpw("dwpw 3x3 s2 c6->20 9x8", SH(2, 6, 9, 8), 20, 3, 2, 0);
+    dwpw("dwpw 5x5 s1 c9->7 6x11 scatter+pass", SH(1, 9, 6, 11), 7, 5, 1, 1);
+    dwpw("dwpw 3x3 s2 c12->18 7x7 scatter+pass", SH(2, 12, 7, 7), 18, 3, 2, 1);
     layout("layout c5 3x7", SH(2, 5, 3, 7));
     layout("layout c1 1x1", SH(1, 1, 1, 1));
     mcl_context_destroy(g_ctx);
