@@ -357,19 +357,23 @@ static void fused_make(mcl_context *ctx, layer *L, const cfg *c, fused *f)
     mcl_defs_add(&defs, "CB", mcl_context_block(ctx));
     mcl_defs_add(&defs, "TILE_W", c->tw);
     mcl_defs_add(&defs, "TILE_C", c->tc);
-    mcl_defs_add(&defs, "OPB", opb);
     mcl_defs_add(&defs, "INTERLEAVE", c->il);
     mcl_defs_add(&defs, "KH", P->k);
     mcl_defs_add(&defs, "KW", P->k);
     mcl_defs_add(&defs, "SH", P->s);
     mcl_defs_add(&defs, "SW", P->s);
-    mcl_defs_add(&defs, "ICB", L->icb);
+    mcl_defs_add(&defs, "ICB_MAX", L->icb);
     mcl_defs_add(&defs, "ACT1", P->act1);
     mcl_defs_add(&defs, "ACT2", P->act2);
     mcl_defs_add(&defs, "HAS_RES", P->res);
+    mcl_defs_add(&defs, "SCATTER", 0);
+    mcl_defs_add(&defs, "PASS", 0);
     CK(mcl_kernel_get(ctx, "dwpw", &defs, "dwpw", &f->k));
     cl_mem in = mcl_tensor_buffer(L->x), res = P->res ? mcl_tensor_buffer(L->r) : NULL;
-    const int a[7] = {P->h, P->w, L->oh, L->ow, P->k / 2, P->k / 2, L->ob};
+    /* H W OH OW PT PL OB ONB OOFF, then (oslot pin psrc pdst: none) PNB NPASS ICB OPB */
+    const int a[9] = {P->h, P->w, L->oh, L->ow, P->k / 2, P->k / 2, L->ob, L->ob, 0};
+    const int b[4] = {0, 0, L->icb, opb};
+    cl_mem none = NULL;
     CKCL(clSetKernelArg(f->k, 0, sizeof in, &in));
     CKCL(clSetKernelArg(f->k, 1, sizeof L->wdw, &L->wdw));
     CKCL(clSetKernelArg(f->k, 2, sizeof L->bdw, &L->bdw));
@@ -377,8 +381,12 @@ static void fused_make(mcl_context *ctx, layer *L, const cfg *c, fused *f)
     CKCL(clSetKernelArg(f->k, 4, sizeof L->bpw, &L->bpw));
     CKCL(clSetKernelArg(f->k, 5, sizeof res, &res));
     CKCL(clSetKernelArg(f->k, 6, sizeof L->yf, &L->yf));
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 9; i++)
         CKCL(clSetKernelArg(f->k, 7 + i, sizeof(int), &a[i]));
+    for (int i = 0; i < 4; i++)
+        CKCL(clSetKernelArg(f->k, 16 + i, sizeof none, &none));
+    for (int i = 0; i < 4; i++)
+        CKCL(clSetKernelArg(f->k, 20 + i, sizeof(int), &b[i]));
     const size_t items = (size_t)L->oh * ((L->ow + c->tw - 1) / c->tw);
     f->lws[0] = (size_t)c->wg;
     f->lws[1] = f->lws[2] = 1;

@@ -14,7 +14,9 @@
  * the price of not sharing it through memory. Two orders:
  *
  *   INTERLEAVE 0: the depthwise of all ICB input blocks into a private
- *     buffer [ICB][TILE_W][CB] (so ICB is a compile-time constant), then
+ *     buffer [ICB][TILE_W][CB] (sized for ICB_MAX blocks, a compile-time
+ *     bound: ICB itself is an argument, so layers of one stride and
+ *     kernel size share a program), then
  *     the pointwise over the group in register tiles of TILE_C blocks x
  *     TILE_W pixels (pwconv.cl's outer products, the scalar broadcast read
  *     from the buffer), so the depthwise and the pointwise accumulators are
@@ -48,8 +50,9 @@
  * concat; PASS: NPASS extra rows of work-items along dim 1 copy channel
  * slots of pin into out (mcl_copy_lanes), the other half of that concat.
  *
- * Tunables: TILE_W, TILE_C, OPB (a multiple of TILE_C), INTERLEAVE.
- * Shape constants: KH, KW, SH, SW, ICB. Switches: ACT1, ACT2 (0 none,
+ * Tunables: TILE_W, TILE_C, INTERLEAVE; OPB (an argument: a multiple of
+ * TILE_C; INTERLEAVE 1 needs OPB == TILE_C). Shape constants: KH, KW, SH,
+ * SW, ICB_MAX (ICB <= ICB_MAX is an argument). Switches: ACT1, ACT2 (0 none,
  * 1 relu, 2 relu6), HAS_RES, CB, SCATTER, PASS. */
 #ifndef TILE_W
 #error "TILE_W must be defined"
@@ -57,23 +60,14 @@
 #ifndef TILE_C
 #error "TILE_C must be defined"
 #endif
-#ifndef OPB
-#error "OPB must be defined"
-#endif
-#if OPB % TILE_C != 0
-#error "OPB must be a multiple of TILE_C"
-#endif
 #ifndef INTERLEAVE
 #error "INTERLEAVE must be defined"
-#endif
-#if INTERLEAVE && OPB != TILE_C
-#error "INTERLEAVE 1 needs OPB == TILE_C"
 #endif
 #if !defined(KH) || !defined(KW) || !defined(SH) || !defined(SW)
 #error "KH, KW, SH, SW must be defined"
 #endif
-#ifndef ICB
-#error "ICB (input channel blocks) must be defined"
+#ifndef ICB_MAX
+#error "ICB_MAX (the most input channel blocks: the private buffer's size) must be defined"
 #endif
 #if !defined(ACT1) || !defined(ACT2)
 #error "ACT1 and ACT2 must be defined"
@@ -205,7 +199,8 @@ __kernel void dwpw(__global const float *restrict in, __global const float *rest
                    __global const float *restrict bpw, __global const float *restrict res,
                    __global float *restrict out, int H, int W, int OH, int OW, int PT, int PL, int OB,
                    int ONB, int OOFF, __global const int *restrict oslot, __global const float *restrict pin,
-                   __global const int *restrict psrc, __global const int *restrict pdst, int PNB, int NPASS)
+                   __global const int *restrict psrc, __global const int *restrict pdst, int PNB, int NPASS,
+                   int ICB, int OPB)
 {
     /* dim 0: (output row, tile of the row) flattened; dim 1: output-block
      * group (then NPASS pass rows); dim 2: image */
@@ -245,7 +240,7 @@ __kernel void dwpw(__global const float *restrict in, __global const float *rest
     }
     DWPW_STORE(OB)
 #else
-    float d[ICB * TILE_W * CB];
+    float d[ICB_MAX * TILE_W * CB];
     for (int k = 0; k < ICB; k++)
         dwpw_depthwise(ip + k * H * W * CB, wdw + k * KH * KW * CB, vloadx(k, bdw), iy0, ix0, H, W,
                        d + k * TILE_W * CB);

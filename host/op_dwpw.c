@@ -45,13 +45,15 @@ static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     mcl_defs_add(&defs, "CB", B);
     mcl_defs_add(&defs, "TILE_W", f->tw);
     mcl_defs_add(&defs, "TILE_C", f->tc);
-    mcl_defs_add(&defs, "OPB", f->opb);
     mcl_defs_add(&defs, "INTERLEAVE", 0);
     mcl_defs_add(&defs, "KH", f->dw.kernel_h);
     mcl_defs_add(&defs, "KW", f->dw.kernel_w);
     mcl_defs_add(&defs, "SH", f->dw.stride_h);
     mcl_defs_add(&defs, "SW", f->dw.stride_w);
-    mcl_defs_add(&defs, "ICB", mcl_cblocks(in->c, B));
+    /* the private buffer's bound, a multiple of 16 blocks: layers of one
+     * kernel size and stride share a program (POCL compiles each dwpw
+     * program for 1-2 s at its first launch) */
+    mcl_defs_add(&defs, "ICB_MAX", (mcl_cblocks(in->c, B) + 15) / 16 * 16);
     mcl_defs_add(&defs, "ACT1", f->dw.activation);
     mcl_defs_add(&defs, "ACT2", f->pw.activation);
     mcl_defs_add(&defs, "HAS_RES", f->pw.residual != 0);
@@ -99,7 +101,8 @@ static mcl_status dwpw_setup(mcl_op *op)
     if ((st = mcl_arg_mem(op, k, 16, f->oslot)) || (st = mcl_arg_mem(op, k, 17, f->pin ? f->pin->buf : NULL)) ||
         (st = mcl_arg_mem(op, k, 18, f->psrc)) || (st = mcl_arg_mem(op, k, 19, f->pdst)) ||
         (st = mcl_arg_int(op, k, 20, f->pin ? (int)mcl_cblocks(f->pin->shape.c, B) : 0)) ||
-        (st = mcl_arg_int(op, k, 21, (int)f->npass)))
+        (st = mcl_arg_int(op, k, 21, (int)f->npass)) ||
+        (st = mcl_arg_int(op, k, 22, (int)mcl_cblocks(in->c, B))) || (st = mcl_arg_int(op, k, 23, (int)f->opb)))
         return st;
     return MCL_STATUS_OK;
 }
