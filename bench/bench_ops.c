@@ -213,6 +213,29 @@ static int run_gemm(void *p)
 }
 #endif
 
+/* GB/s of the aligned copy path (one vector per pixel and block) over a
+ * tensor of shape s: what moving these bytes costs at this size, launch
+ * and all, next to the 8 MiB ceiling */
+static double same_size_copy_gbs(mcl_context *ctx, cl_command_queue q, mcl_shape s)
+{
+    const uint32_t B = mcl_context_block(ctx);
+    s.c = (s.c + B - 1) / B * B;
+    mcl_channel_desc d = {.inputs = 1};
+    mcl_op *op = NULL;
+    mcl_tensor *a = NULL, *b = NULL;
+    mcl_shape o;
+    CK(mcl_channel_create(ctx, &d, &op));
+    CK(mcl_op_reshape(op, 1, &s, &o));
+    CK(mcl_tensor_create(ctx, &s, MCL_LAYOUT_BLOCKED, &a));
+    CK(mcl_tensor_create(ctx, &o, MCL_LAYOUT_BLOCKED, &b));
+    CK(mcl_op_setup(op, 1, &a, b));
+    double gbs = mcl_op_bytes(op) / time_runs(q, run_op, op) / 1e9;
+    mcl_op_destroy(op);
+    mcl_tensor_destroy(a);
+    mcl_tensor_destroy(b);
+    return gbs;
+}
+
 static mcl_op *make_op(mcl_context *ctx, const layer *L, mcl_shape *in, mcl_shape *out, size_t *n_in)
 {
     mcl_op *op = NULL;
@@ -387,8 +410,13 @@ int main(int argc, char **argv)
                 min_ratio = ratio;
         } else
 #endif
-            if (L->k != PW && L->k != CONV)
+            if (L->k != PW && L->k != CONV) {
             printf(" | %5.0f%% of copy", 100.0 * gbs / copy_gbs);
+            if (L->k == SHUF || L->k == SPLIT || L->k == CONCAT) {
+                double same = same_size_copy_gbs(ctx, q, out);
+                printf(", %3.0f%% of a same-size copy (%.1f GB/s)", 100.0 * gbs / same, same);
+            }
+        }
         printf("\n");
         if (csv)
             fprintf(csv, "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%.5f,%.2f,%.2f,%.5f,%.2f,%.3f\n", L->net, kind_name[L->k],

@@ -10,7 +10,7 @@
  * Work-item: PIX pixels of one output block of one image.
  * Tunables: none. Switches: CB. */
 
-#define PIX 8 /* pixels per work-item: the lane map is computed once for them */
+#define PIX 16 /* pixels per work-item: the lane map is computed once for them */
 
 __kernel void gather(__global const float *restrict in0, __global const float *restrict in1,
                      __global float *restrict out, int C0, int SB0, int SB1, int HW, int COUT, int OBK,
@@ -30,26 +30,26 @@ __kernel void gather(__global const float *restrict in0, __global const float *r
             vstorex(vloadx(p, ip), p, op);
         return;
     }
-    /* lane l reads input sel[l] at off[l] + p * CB; off -1: a zero lane */
-    int off[CB], sel[CB];
+    /* lane l reads src[l][p * CB]; zero lanes (past COUT) read a valid
+     * address and are masked, so every lane is one unconditional load */
+    __global const float *src[CB];
+    int live[CB];
     const int per = COUT / G;
 #pragma unroll
     for (int l = 0; l < CB; l++) {
         const int c = c0 + l;
         const int s = OFF + (c % G) * per + c / G;
         const int t = s - C0;
-        sel[l] = s >= C0;
-        off[l] = c >= COUT ? -1
-                 : s < C0  ? (n * SB0 + s / CB) * HW * CB + s % CB
-                           : (n * SB1 + t / CB) * HW * CB + t % CB;
+        live[l] = c < COUT;
+        src[l] = !live[l] ? in0 + (n * SB0) * HW * CB
+                 : s < C0 ? in0 + (n * SB0 + s / CB) * HW * CB + s % CB
+                          : in1 + (n * SB1 + t / CB) * HW * CB + t % CB;
     }
     for (int p = p0; p < pend; p++) {
         float v[CB];
 #pragma unroll
-        for (int l = 0; l < CB; l++) {
-            const int o = off[l] + p * CB;
-            v[l] = off[l] < 0 ? 0.0f : sel[l] ? in1[o] : in0[o];
-        }
+        for (int l = 0; l < CB; l++)
+            v[l] = live[l] ? src[l][p * CB] : 0.0f;
         vstorex(vloadx(0, v), p, op);
     }
 }
