@@ -183,6 +183,24 @@ NET_TEST(shufflenet_v2_x1_0_batch3, 0, {"shufflenet_v2_x1_0", {.batch = 3}})
  * 3 channels into 72 outputs (several output blocks per work-item, a tail
  * group), 20 channels (more than one channel block), a grouped first conv,
  * stride 2 with odd sizes and batch 2; each against the reference. */
+/* A random input for graph g (seeded) and the reference executor's output
+ * for it; *yn: the output's element count. */
+static float *graph_input_and_ref(const mcl_graph *g, uint32_t seed, float **xv, size_t *xn, size_t *yn)
+{
+    mcl_shape s, os;
+    mcl_graph_value_shape(g, mcl_graph_input_value(g, 0), &s);
+    mcl_graph_value_shape(g, mcl_graph_output_value(g, 0), &os);
+    *xn = mcl_shape_count(&s);
+    *yn = mcl_shape_count(&os);
+    *xv = malloc(*xn * sizeof **xv);
+    cr_assert_not_null(*xv);
+    ref_fill_uniform(*xv, *xn, seed, -2, 2);
+    const float *in[1] = {*xv};
+    float *want[1] = {NULL};
+    cr_assert_eq(ref_graph_run(g, in, want), 0, "%s", ref_graph_error());
+    return want[0];
+}
+
 Test(plan, image_first_conv)
 {
     static const struct {
@@ -208,16 +226,9 @@ Test(plan, image_first_conv)
         cr_assert_eq(mcl_graph_conv2d(g, "conv1", &d, w, w + wn, x, -1, &y), MCL_STATUS_OK, "%s", mcl_last_error());
         cr_assert_eq(mcl_graph_output(g, y), MCL_STATUS_OK);
         free(w);
-        const size_t xn = mcl_shape_count(&s);
-        mcl_shape os;
-        mcl_graph_value_shape(g, y, &os);
-        const size_t yn = mcl_shape_count(&os);
-        float *xv = malloc(xn * sizeof *xv);
-        cr_assert_not_null(xv);
-        ref_fill_uniform(xv, xn, 50 + (uint32_t)i, -2, 2);
-        const float *in[1] = {xv};
-        float *want[1] = {NULL};
-        cr_assert_eq(ref_graph_run(g, in, want), 0, "%s", ref_graph_error());
+        float *xv = NULL;
+        size_t xn = 0, yn = 0;
+        float *want[1] = {graph_input_and_ref(g, 50 + (uint32_t)i, &xv, &xn, &yn)};
         float *got = run_plan(ctx, g, 0, xv, xn, yn, NULL);
         ref_mismatch m;
         cr_assert(ref_compare(got, want[0], yn, 1e-4, 1e-4, &m), "case %zu: element %zu got %g want %g", i, m.first,
@@ -271,16 +282,9 @@ Test(plan, dwpw_into_shuffled_concat, .timeout = 600)
     cr_assert_eq(mcl_graph_concat(g, "cat2", 2, halves, &cat2), MCL_STATUS_OK, "%s", mcl_last_error());
     y = conv_node(g, "head", cat2, 32, 8, 1, 1, MCL_ACT_NONE, 65);
     cr_assert_eq(mcl_graph_output(g, y), MCL_STATUS_OK);
-    const size_t xn = mcl_shape_count(&s);
-    mcl_shape os;
-    mcl_graph_value_shape(g, y, &os);
-    const size_t yn = mcl_shape_count(&os);
-    float *xv = malloc(xn * sizeof *xv);
-    cr_assert_not_null(xv);
-    ref_fill_uniform(xv, xn, 66, -2, 2);
-    const float *in[1] = {xv};
-    float *want[1] = {NULL};
-    cr_assert_eq(ref_graph_run(g, in, want), 0, "%s", ref_graph_error());
+    float *xv = NULL;
+    size_t xn = 0, yn = 0;
+    float *want[1] = {graph_input_and_ref(g, 66, &xv, &xn, &yn)};
     const uint32_t blocks[3] = {16, 8, 4};
     for (int bi = 0; bi < 3; bi++) {
         mcl_context *ctx = NULL;
