@@ -11,9 +11,9 @@
 #   2. plans: a small graph whose 1x1s write a shuffled concat next to an
 #      earlier tensor (test_plan's dwpw_into_shuffled_concat: pwconv
 #      scatter and pass rows, blocks 16/8/4), and a whole zoo network
-#      (mobilenet_v1 alpha 0.25 at 128x128, then shufflenet_v2_x0_5 at its
-#      own size if MOBICL_OCLGRIND_FULL=1): IN_NCHW first conv, ONB/OOFF
-#      pool, slot gather.
+#      (mobilenet_v1 alpha 0.25 at 128x128; with MOBICL_OCLGRIND_FULL=1
+#      every zoo network at its own size too, 0.5-5 min each): IN_NCHW
+#      first conv, ONB/OOFF pool, slot gather, scatter and pass rows.
 # Fails on any Oclgrind report (its log is parsed) or wrong result.
 # --uninitialized is a second, separate pass, informational unless
 # MOBICL_OCLGRIND_UNINIT=strict: Oclgrind 21.10's Uninitialized plugin aborts
@@ -60,7 +60,10 @@ check kernels_block16 "$B/kernels_small" 16
 check plan_shuffled_concat "$B/test_plan" --filter 'plan/dwpw_into_shuffled_concat' --jobs 1
 check mobilenet_v1_a025_r128 "$B/mobicl" run --model mobilenet_v1 --alpha 0.25 --resolution 128 --runs 1 --warmup 0
 if [ "${MOBICL_OCLGRIND_FULL:-0}" = 1 ]; then
-  check shufflenet_v2_x0_5 "$B/mobicl" run --model shufflenet_v2_x0_5 --runs 1 --warmup 0
+  for n in shufflenet_v2_x0_5 shufflenet_v2_x1_0 shufflenet_v2_x1_5 shufflenet_v2_x2_0 shufflenet_v1 \
+           mobilenet_v1 mobilenet_v2 mnasnet0_5 mnasnet1_0; do
+    check "$n" "$B/mobicl" run --model "$n" --runs 1 --warmup 0
+  done
 fi
 # informational pass: uninitialised values
 ulog=$logdir/uninitialized.log
