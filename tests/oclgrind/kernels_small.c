@@ -55,6 +55,19 @@ static mcl_tensor *tensor(const mcl_shape *s, mcl_layout l, const float *data)
     return t;
 }
 
+/* compare n outputs with the reference; prints ok or FAIL and counts it */
+static void check_result(const char *name, const float *got, const float *want, size_t n)
+{
+    ref_mismatch m;
+    if (!ref_compare(got, want, n, 1e-4, 1e-3, &m)) {
+        fprintf(stderr, "FAIL %s: %zu of %zu differ, first [%zu] got %g want %g\n", name, m.bad, n, m.first, m.got,
+                m.want);
+        g_fail++;
+    } else {
+        printf("ok   %s\n", name);
+    }
+}
+
 /* reshape (data inputs: the first n_data of in), set up, run, read back and
  * compare op's output with want */
 static void run_check(const char *name, mcl_op *op, size_t n_data, size_t n_in, mcl_tensor *const *in,
@@ -70,14 +83,7 @@ static void run_check(const char *name, mcl_op *op, size_t n_data, size_t n_in, 
     if (out && got && ok(mcl_op_reshape(op, n_data, ins, &os), name) && ok(mcl_op_setup(op, n_in, in, out), name) &&
         ok(mcl_op_run(op, NULL), name) &&
         ok(mcl_tensor_read(out, got, n), name)) {
-        ref_mismatch m;
-        if (!ref_compare(got, want, n, 1e-4, 1e-3, &m)) {
-            fprintf(stderr, "FAIL %s: %zu of %zu differ, first [%zu] got %g want %g\n", name, m.bad, n, m.first, m.got,
-                    m.want);
-            g_fail++;
-        } else {
-            printf("ok   %s\n", name);
-        }
+        check_result(name, got, want, n);
     }
     free(got);
     mcl_tensor_destroy(out);
@@ -257,14 +263,7 @@ static void dwpw(const char *name, mcl_shape s, uint32_t O, uint32_t k, uint32_t
         (!ext || ok(mcl_conv2d_set_ext(op, &e), name)) && ok(mcl_op_reshape(op, 1, &s, &os2), name) &&
         (!ext || ok(mcl_conv2d_bind_pass(op, pin), name)) && ok(mcl_op_bind(op, in, NULL, out), name) &&
         ok(mcl_op_run(op, NULL), name) && ok(mcl_tensor_read(out, got, nt), name)) {
-        ref_mismatch m;
-        if (!ref_compare(got, want, nt, 1e-4, 1e-3, &m)) {
-            fprintf(stderr, "FAIL %s: %zu of %zu differ, first [%zu] got %g want %g\n", name, m.bad, nt, m.first,
-                    m.got, m.want);
-            g_fail++;
-        } else {
-            printf("ok   %s\n", name);
-        }
+        check_result(name, got, want, nt);
     }
     mcl_op_destroy(op);
     mcl_tensor_destroy(in), mcl_tensor_destroy(out), mcl_tensor_destroy(pin);
