@@ -2,6 +2,9 @@
  * (channel.cl). */
 #include "internal.h"
 
+/* pixels per work-item of both gather kernels (channel.cl's PIX) */
+#define GATHER_PIX 16
+
 typedef struct channel_impl {
     mcl_channel_desc d;
 } channel_impl;
@@ -58,12 +61,13 @@ static mcl_status channel_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, 
         return st;
     mcl_defs defs = {0};
     mcl_defs_add(&defs, "CB", op->ctx->block);
+    mcl_defs_add(&defs, "PIX", GATHER_PIX);
     op->kname = "gather";
     if ((st = mcl_op_kernel(op, "channel", &defs, "gather")) != MCL_STATUS_OK)
         return st;
     op->flops = 0;
     op->bytes = 8.0 * mcl_shape_count(out);
-    mcl_op_set_range(op, 3, ((size_t)out->h * out->w + 7) / 8 /* PIX */, mcl_cblocks(out->c, op->ctx->block), out->n, 0);
+    mcl_op_set_range(op, 3, ((size_t)out->h * out->w + GATHER_PIX - 1) / GATHER_PIX, mcl_cblocks(out->c, op->ctx->block), out->n, 0);
     return MCL_STATUS_OK;
 }
 
@@ -120,13 +124,14 @@ static mcl_status slot_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     *out = in[0]; /* the plan binds the real output; only n, h, w matter */
     mcl_defs defs = {0};
     mcl_defs_add(&defs, "CB", op->ctx->block);
+    mcl_defs_add(&defs, "PIX", GATHER_PIX);
     op->kname = "slot_gather";
     mcl_status st = mcl_op_kernel(op, "channel", &defs, "slot_gather");
     if (st != MCL_STATUS_OK)
         return st;
     op->flops = 0;
     op->bytes = 8.0 * in->n * in->h * in->w * s->nblk * op->ctx->block;
-    mcl_op_set_range(op, 3, ((size_t)in->h * in->w + 7) / 8 /* PIX */, s->nblk, in->n, 0);
+    mcl_op_set_range(op, 3, ((size_t)in->h * in->w + GATHER_PIX - 1) / GATHER_PIX, s->nblk, in->n, 0);
     return MCL_STATUS_OK;
 }
 

@@ -367,6 +367,12 @@ int main(int argc, char **argv)
     channel("shuffle c12 g3", SH(1, 12, 3, 3), 0, (mcl_channel_desc){0, 0, 3, 1});
     channel("split c10 off 5", SH(1, 10, 3, 5), 0, (mcl_channel_desc){5, 5, 1, 1});
     channel("concat 5+7 + shuffle 2", SH(2, 5, 3, 3), 7, (mcl_channel_desc){0, 0, 2, 2});
+    /* the gather's unaligned-run path at its edges: runs that cross into
+     * the last block, read at the last pixel, in the last image */
+    channel("split c10 off 6 n2", SH(2, 10, 3, 5), 0, (mcl_channel_desc){4, 6, 1, 1});
+    channel("shuffle c18 g2 n2", SH(2, 18, 3, 3), 0, (mcl_channel_desc){0, 0, 2, 1});
+    channel("shuffle c116 g2 n2", SH(2, 116, 3, 3), 0, (mcl_channel_desc){0, 0, 2, 1});
+    channel("concat 58+58 n2", SH(2, 58, 2, 3), 58, (mcl_channel_desc){0, 0, 1, 2});
     /* layout conversions */
     /* fused depthwise + 1x1: odd widths, stride 2, slot-table stores and pass rows */
     dwpw("dwpw 3x3 s1 c12->10 7x9", SH(1, 12, 7, 9), 10, 3, 1, 0);
