@@ -14,6 +14,8 @@ __kernel void fc(__global const float *restrict in, __global const float *restri
                  __global const float *restrict bias, __global float *restrict out, int K, int OB)
 {
     const int ob = get_global_id(0), n = get_global_id(1);
+    if (ob >= OB)
+        return;
     __global const float *ip = in + n * K;
     __global const float *wp = wt + ob * K * CB;
     floatx a0 = vloadx(ob, bias), a1 = (floatx)(0.0f);

@@ -91,7 +91,7 @@ static mcl_status fc_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl_s
         return st;
     op->flops = 2.0 * in->n * f->d.in_features * f->d.out_features;
     op->bytes = 4.0 * ((double)mcl_shape_count(in) + (double)f->d.in_features * f->d.out_features + (double)in->n * f->d.out_features);
-    mcl_op_set_range(op, 2, mcl_cblocks(f->d.out_features, op->ctx->block), in->n, 1, 0);
+    mcl_op_set_range(op, 2, mcl_cblocks(f->d.out_features, op->ctx->block), in->n, 1, mcl_default_wg(op->ctx));
     return MCL_STATUS_OK;
 }
 
