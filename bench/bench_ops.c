@@ -216,11 +216,11 @@ static int run_gemm(void *p)
 /* GB/s of the aligned copy path (one vector per pixel and block) over a
  * tensor of shape s: what moving these bytes costs at this size, launch
  * and all, next to the 8 MiB ceiling */
-static double same_size_copy_gbs(mcl_context *ctx, cl_command_queue q, mcl_shape s)
+/* GB/s of the channel gather on a blocked tensor of shape s: a plain copy
+ * (groups 1) or a channel shuffle of `groups` groups */
+static double gather_gbs(mcl_context *ctx, cl_command_queue q, mcl_shape s, uint32_t groups)
 {
-    const uint32_t B = mcl_context_block(ctx);
-    s.c = (s.c + B - 1) / B * B;
-    mcl_channel_desc d = {.inputs = 1};
+    mcl_channel_desc d = {.groups = groups, .inputs = 1};
     mcl_op *op = NULL;
     mcl_tensor *a = NULL, *b = NULL;
     mcl_shape o;
@@ -234,6 +234,14 @@ static double same_size_copy_gbs(mcl_context *ctx, cl_command_queue q, mcl_shape
     mcl_tensor_destroy(a);
     mcl_tensor_destroy(b);
     return gbs;
+}
+
+/* a copy of the same bytes as shape s (channels rounded up to blocks) */
+static double same_size_copy_gbs(mcl_context *ctx, cl_command_queue q, mcl_shape s)
+{
+    const uint32_t B = mcl_context_block(ctx);
+    s.c = (s.c + B - 1) / B * B;
+    return gather_gbs(ctx, q, s, 1);
 }
 
 static mcl_op *make_op(mcl_context *ctx, const layer *L, mcl_shape *in, mcl_shape *out, size_t *n_in)
@@ -309,28 +317,25 @@ int main(int argc, char **argv)
     clReleaseMemObject(cp.a);
     clReleaseMemObject(cp.b);
     /* and a copy kernel: the channel gather's aligned fast path, 8 MiB */
-    double copy_kernel = 0;
-    {
-        mcl_shape s = {1, 512, 64, 64}, o;
-        mcl_channel_desc d = {.inputs = 1};
-        mcl_op *op = NULL;
-        mcl_tensor *a = NULL, *b = NULL;
-        CK(mcl_channel_create(ctx, &d, &op));
-        CK(mcl_op_reshape(op, 1, &s, &o));
-        CK(mcl_tensor_create(ctx, &s, MCL_LAYOUT_BLOCKED, &a));
-        CK(mcl_tensor_create(ctx, &o, MCL_LAYOUT_BLOCKED, &b));
-        CK(mcl_op_setup(op, 1, &a, b));
-        copy_kernel = mcl_op_bytes(op) / time_runs(q, run_op, op) / 1e9;
-        mcl_op_destroy(op);
-        mcl_tensor_destroy(a);
-        mcl_tensor_destroy(b);
-    }
+    double copy_kernel = gather_gbs(ctx, q, (mcl_shape){1, 512, 64, 64}, 1);
     double copy_gbs = copy_api > copy_kernel ? copy_api : copy_kernel;
 
     printf("device: %s (block %u), %d rounds x %d runs, median\n", mcl_context_device_info(ctx)->name,
            mcl_context_block(ctx), g_rounds, g_reps);
     printf("copy bandwidth, 8 MiB, read+write: clEnqueueCopyBuffer %.1f GB/s, copy kernel %.1f GB/s; ceiling %.1f GB/s\n\n",
            copy_api, copy_kernel, copy_gbs);
+    /* a standalone channel shuffle at the ceiling's size (launch overhead
+     * amortised): 2 groups of 256 (runs aligned to blocks) and of 244
+     * channels (unaligned runs), 4 groups (lane by lane) */
+    {
+        const struct { uint32_t c, h, g; } sh[] = {{512, 64, 2}, {488, 66, 2}, {512, 64, 4}};
+        for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
+            double gbs = gather_gbs(ctx, q, (mcl_shape){1, sh[i].c, sh[i].h, sh[i].h}, sh[i].g);
+            printf("shuffle %ux%ux%u groups %u: %.1f GB/s, %.0f%% of the ceiling\n", sh[i].c, sh[i].h, sh[i].h, sh[i].g,
+                   gbs, 100.0 * gbs / copy_gbs);
+        }
+        printf("\n");
+    }
     printf("%-19s %-7s %-24s %3s %-8s %8s %8s %6s | %8s %8s %6s\n", "net", "op", "shape (CinxHxW->Cout)", "n",
            "kernel", "ms", "GFLOP/s", "GB/s", "clb ms", "clb GF/s", "x clb");
     double min_ratio = 1e30;
