@@ -218,7 +218,15 @@ static int run_gemm(void *p)
  * and all, next to the 8 MiB ceiling */
 /* GB/s of the channel gather on a blocked tensor of shape s: a plain copy
  * (groups 1) or a channel shuffle of `groups` groups */
+static double gather_timed(mcl_context *ctx, cl_command_queue q, mcl_shape s, uint32_t groups);
 static double gather_gbs(mcl_context *ctx, cl_command_queue q, mcl_shape s, uint32_t groups)
+{
+    const uint32_t B = mcl_context_block(ctx);
+    return 8.0 * s.n * ((s.c + B - 1) / B * B) * s.h * s.w / gather_timed(ctx, q, s, groups) / 1e9;
+}
+
+/* seconds per run of that gather */
+static double gather_timed(mcl_context *ctx, cl_command_queue q, mcl_shape s, uint32_t groups)
 {
     mcl_channel_desc d = {.groups = groups, .inputs = 1};
     mcl_op *op = NULL;
@@ -229,11 +237,11 @@ static double gather_gbs(mcl_context *ctx, cl_command_queue q, mcl_shape s, uint
     CK(mcl_tensor_create(ctx, &s, MCL_LAYOUT_BLOCKED, &a));
     CK(mcl_tensor_create(ctx, &o, MCL_LAYOUT_BLOCKED, &b));
     CK(mcl_op_setup(op, 1, &a, b));
-    double gbs = mcl_op_bytes(op) / time_runs(q, run_op, op) / 1e9;
+    double t = time_runs(q, run_op, op);
     mcl_op_destroy(op);
     mcl_tensor_destroy(a);
     mcl_tensor_destroy(b);
-    return gbs;
+    return t;
 }
 
 /* a copy of the same bytes as shape s (channels rounded up to blocks) */
@@ -303,7 +311,7 @@ int main(int argc, char **argv)
     if (csv_path && !csv)
         DIE("cannot write %s", csv_path);
     if (csv)
-        fprintf(csv, "net,kind,ic,oc,h,w,k,s,g,count,kernel,ms,gflops,gbs,clblast_ms,clblast_gflops,ratio\n");
+        fprintf(csv, "net,kind,ic,oc,h,w,k,s,g,count,kernel,ms,gflops,gbs,clblast_ms,clblast_gflops,ratio,floor_ms\n");
 
     /* copy bandwidth ceiling */
     copy_arg cp = {q, NULL, NULL, 8u << 20};
@@ -324,6 +332,11 @@ int main(int argc, char **argv)
            mcl_context_block(ctx), g_rounds, g_reps);
     printf("copy bandwidth, 8 MiB, read+write: clEnqueueCopyBuffer %.1f GB/s, copy kernel %.1f GB/s; ceiling %.1f GB/s\n\n",
            copy_api, copy_kernel, copy_gbs);
+    /* the launch floor: a kernel with next to no work (a 1-pixel, 1-block
+     * copy), timed like every layer; what a small layer cannot go below on
+     * this device, so its rate is also given with the floor taken off */
+    const double floor_s = gather_timed(ctx, q, (mcl_shape){1, mcl_context_block(ctx), 1, 1}, 1);
+    printf("launch floor: %.1f us per kernel (a 1-pixel copy, back to back)\n", floor_s * 1e6);
     /* a standalone channel shuffle at the ceiling's size (launch overhead
      * amortised): 2 groups of 256 (runs aligned to blocks) and of 244
      * channels (unaligned runs), 4 groups (lane by lane) */
@@ -424,9 +437,9 @@ int main(int argc, char **argv)
         }
         printf("\n");
         if (csv)
-            fprintf(csv, "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%.5f,%.2f,%.2f,%.5f,%.2f,%.3f\n", L->net, kind_name[L->k],
-                    L->ic, L->oc, L->h, L->w, L->ks, L->s, L->g, L->count, mcl_op_kernel_name(op), t * 1e3, gf, gbs,
-                    ct * 1e3, cgf, ratio);
+            fprintf(csv, "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%.5f,%.2f,%.2f,%.5f,%.2f,%.3f,%.5f\n", L->net,
+                    kind_name[L->k], L->ic, L->oc, L->h, L->w, L->ks, L->s, L->g, L->count, mcl_op_kernel_name(op),
+                    t * 1e3, gf, gbs, ct * 1e3, cgf, ratio, floor_s * 1e3);
         mcl_op_destroy(op);
         mcl_tensor_destroy(ti[0]);
         mcl_tensor_destroy(ti[1]);
