@@ -9,7 +9,7 @@
 
 static const uint32_t k_tw_conv[] = {1, 2, 4, 8, 0};
 static const uint32_t k_tw_dw[] = {1, 2, 4, 8, 0};
-static const uint32_t k_tw_pw[] = {1, 2, 4, 8, 16, 0};
+static const uint32_t k_tw_pw[] = {1, 2, 4, 7, 8, 16, 0};
 static const uint32_t k_tw_pool[] = {1, 2, 4, 0};
 static const uint32_t k_tc_one[] = {1, 0};
 static const uint32_t k_tc_pw[] = {1, 2, 4, 0};

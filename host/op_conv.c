@@ -278,17 +278,26 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     case MCL_CONV_POINTWISE: {
         mcl_tunables def = {4, 1, mcl_default_wg(ctx)};
         if (B >= 8) {
-            /* measured on POCL (AVX-512, 2 cores), CB 16: 4 pixels x 4 blocks
-             * = 16 accumulators reach 200-260 GFLOP/s on large layers; 8 x 2
-             * is ~10% slower per FMA and 8 x 1 ~50%. Pick the tile with the
-             * least estimated time, counting the clamped (wasted) blocks of a
-             * last partial tile: 32-channel outputs (2 blocks) take 8 x 2. */
-            static const uint32_t tc[3] = {4, 2, 1}, tw[3] = {4, 8, 8};
-            static const double cost[3] = {1.0, 1.1, 1.5};
-            uint32_t OB = mcl_cblocks(d->out_channels, B);
-            double best = 1e30;
-            for (int i = 0; i < 3; i++) {
-                double t = (double)((OB + tc[i] - 1) / tc[i] * tc[i]) * cost[i];
+            /* A cost model from measurements on POCL (AVX-512, 2 cores), CB
+             * 16 (`mobicl tune --op pwconv --mode exhaustive` and bench_ops
+             * on the networks' 1x1 shapes): time ~ the pixels and output
+             * blocks computed, last partial tiles included, x a per-FMA
+             * factor of the tile: 4 x 4 (16 accumulators) 1.0, 7 x 2 1.05,
+             * 4 x 2 1.1, 7 x 1 1.25, 8 x 1 1.5 (8-pixel tiles run slower
+             * than 7-pixel ones here). Grouped layers: a tile whose blocks
+             * span two groups takes the slow path (one FMA per input
+             * scalar), so 4 x 4 costs 1.5. This picks 4 x 4 on wide layers,
+             * 7 x 2 where 4 blocks would pad the output (6 blocks: 8
+             * computed) or on grouped layers, 7 x 1 for 16-channel outputs;
+             * against 4 x 4 / 8 x 2 for all, bench_ops measured 1.1-1.6x on
+             * those layers. What the model misses per layer (7x7 planes,
+             * mostly) is the tuner's to find. */
+            static const uint32_t tw[5] = {4, 7, 4, 7, 8}, tc[5] = {4, 2, 2, 1, 1};
+            const double cost[5] = {c->grouped ? 1.5 : 1.0, 1.05, 1.1, 1.25, 1.5};
+            const uint32_t OB = mcl_cblocks(d->out_channels, B);
+            double best = 1e300;
+            for (int i = 0; i < 5; i++) {
+                double t = (double)((HW + tw[i] - 1) / tw[i] * tw[i]) * ((OB + tc[i] - 1) / tc[i] * tc[i]) * cost[i];
                 if (t < best) {
                     best = t;
                     def.tile_w = tw[i];
