@@ -21,7 +21,8 @@
  *            the launch that writes this half, so no copy kernel runs.
  *
  * Tunables: TILE_W (pixels per work-item), TILE_C (output blocks per
- * work-item). Switches: GROUPED (start[] not all 0), HAS_RES, ACT, CB,
+ * work-item). Switches: GROUPED (start[] not all equal; one start for all
+ * blocks is an input offset, e.g. the second half of a split), HAS_RES, ACT, CB,
  * SCATTER, PASS. */
 #ifndef TILE_W
 #error "TILE_W must be defined"
@@ -117,7 +118,7 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
                 _Pragma("unroll") for (int c = 0; c < TILE_C; c++) ipc[c] += HW * CB;)
     }
 #else
-    __global const float *ip = in + n * ICB * HW * CB;
+    __global const float *ip = in + (n * ICB + start[ob0]) * HW * CB; /* one start for all blocks */
     PW_LOOP(PW_SHARED, ip += HW * CB;)
 #endif
 #undef PW_LOOP

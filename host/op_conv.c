@@ -15,7 +15,7 @@ typedef struct conv_impl {
     mcl_conv2d_desc d;
     mcl_conv_variant variant; /* resolved, never AUTO */
     uint32_t kb;              /* input blocks per output block (pw/direct) */
-    int grouped;              /* start[] not all 0 */
+    int grouped;              /* start[] not all equal (one equal start: an input offset) */
     cl_mem wt, bias, start;
     /* graph-runtime output extensions (pwconv.cl SCATTER / PASS) */
     uint32_t onb, ooff, npass;
@@ -176,7 +176,7 @@ static mcl_status pack_blocked(mcl_context *ctx, conv_impl *c, const float *w)
     for (uint32_t ob = 0; ob < OB; ob++) {
         if ((uint32_t)start[ob] + kb > ICB)
             start[ob] = (int32_t)(ICB - kb);
-        c->grouped |= start[ob] != 0;
+        c->grouped |= start[ob] != start[0];
     }
     size_t n = (size_t)OB * kb * B * kk * B;
     float *p = calloc(n, sizeof *p);
