@@ -541,12 +541,12 @@ int main(int argc, char **argv)
         mcl_op *dwc[NDW], *pwc[NPW];
         runner rd[NDW], rp[NPW];
         for (size_t i = 0; i < NDW; i++) {
-            mcl_tunables t = {k_dw_tw[i], 1, 0};
+            mcl_tunables t = {k_dw_tw[i], 1, 0, 0};
             dwc[i] = op_make(ctx, &L, 0, &t);
             rd[i] = (runner){{dwc[i], NULL}, NULL};
         }
         for (size_t i = 0; i < NPW; i++) {
-            mcl_tunables t = {k_pw_tile[i][0], k_pw_tile[i][1], 0};
+            mcl_tunables t = {k_pw_tile[i][0], k_pw_tile[i][1], 0, 0};
             pwc[i] = op_make(ctx, &L, 1, &t);
             rp[i] = (runner){{pwc[i], NULL}, NULL};
         }

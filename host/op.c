@@ -19,13 +19,17 @@ static const uint32_t k_wg[] = {8, 16, 32, 64, 0};
 static const uint32_t k_tw_dwpw[] = {2, 4, 7, 8, 0};
 static const uint32_t k_tc_dwpw[] = {1, 2, 4, 0};
 static const uint32_t k_wg_dwpw[] = {2, 4, 8, 16, 32, 64, 0};
+/* dwpw output-block groups: bench_dwpw on POCL found 1 fastest on most
+ * pairs and 2 on some 7x7 planes (MnasNet's 1152 -> 320: 12%) */
+static const uint32_t k_split_dwpw[] = {1, 2, 4, 0};
+static const uint32_t k_none[] = {0};
 
 static const mcl_space k_spaces[MCL_FAMILY_COUNT_] = {
-    [MCL_FAMILY_CONV] = {"conv", k_tw_conv, k_tc_one, k_wg},
-    [MCL_FAMILY_DWCONV] = {"dwconv", k_tw_dw, k_tc_one, k_wg},
-    [MCL_FAMILY_PWCONV] = {"pwconv", k_tw_pw, k_tc_pw, k_wg},
-    [MCL_FAMILY_POOL] = {"pool", k_tw_pool, k_tc_one, k_wg},
-    [MCL_FAMILY_DWPW] = {"dwpw", k_tw_dwpw, k_tc_dwpw, k_wg_dwpw},
+    [MCL_FAMILY_CONV] = {"conv", k_tw_conv, k_tc_one, k_wg, k_none},
+    [MCL_FAMILY_DWCONV] = {"dwconv", k_tw_dw, k_tc_one, k_wg, k_none},
+    [MCL_FAMILY_PWCONV] = {"pwconv", k_tw_pw, k_tc_pw, k_wg, k_none},
+    [MCL_FAMILY_POOL] = {"pool", k_tw_pool, k_tc_one, k_wg, k_none},
+    [MCL_FAMILY_DWPW] = {"dwpw", k_tw_dwpw, k_tc_dwpw, k_wg_dwpw, k_split_dwpw},
 };
 
 const mcl_space *mcl_space_get(mcl_family f)
@@ -48,9 +52,10 @@ static int in_list(const uint32_t *l, uint32_t v)
 int mcl_tunables_fit(const mcl_context *ctx, mcl_family f, const mcl_tunables *t, char *why, size_t n)
 {
     const mcl_space *s = &k_spaces[f];
-    if (!in_list(s->tile_w, t->tile_w) || !in_list(s->tile_c, t->tile_c) || (t->wg && !in_list(s->wg, t->wg))) {
-        snprintf(why, n, "tunables tile_w=%u tile_c=%u wg=%u are outside the %s space", t->tile_w, t->tile_c, t->wg,
-                 s->family);
+    if (!in_list(s->tile_w, t->tile_w) || !in_list(s->tile_c, t->tile_c) || (t->wg && !in_list(s->wg, t->wg)) ||
+        (t->split && !in_list(s->split, t->split))) {
+        snprintf(why, n, "tunables tile_w=%u tile_c=%u wg=%u split=%u are outside the %s space", t->tile_w, t->tile_c,
+                 t->wg, t->split, s->family);
         return 0;
     }
     size_t lim = ctx->info.max_work_group_size, item = ctx->info.max_work_item_sizes[0];
@@ -84,11 +89,13 @@ mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def, 
         }
         return MCL_STATUS_OK;
     }
-    mcl_tunables t = op->tun_user; /* 0 in tile_w / tile_c: that field's default */
+    mcl_tunables t = op->tun_user; /* 0 in tile_w / tile_c / split: that field's default */
     if (!t.tile_w)
         t.tile_w = def->tile_w;
     if (!t.tile_c)
         t.tile_c = def->tile_c;
+    if (!t.split)
+        t.split = def->split;
     char why[160];
     if (!mcl_tunables_fit(op->ctx, fam, &t, why, sizeof why))
         return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED, "%s", why);
@@ -137,11 +144,11 @@ mcl_status mcl_op_set_tunables(mcl_op *op, const mcl_tunables *t)
         for (int f = 0; f < MCL_FAMILY_COUNT_; f++)
             ok |= (!t->tile_w || in_list(k_spaces[f].tile_w, t->tile_w)) &&
                   (!t->tile_c || in_list(k_spaces[f].tile_c, t->tile_c)) &&
-                  (!t->wg || in_list(k_spaces[f].wg, t->wg));
+                  (!t->wg || in_list(k_spaces[f].wg, t->wg)) && (!t->split || in_list(k_spaces[f].split, t->split));
         if (!ok)
             return mcl_fail(op->ctx, MCL_STATUS_UNSUPPORTED,
-                            "tunables tile_w=%u tile_c=%u wg=%u are in no family's space", t->tile_w, t->tile_c,
-                            t->wg);
+                            "tunables tile_w=%u tile_c=%u wg=%u split=%u are in no family's space", t->tile_w,
+                            t->tile_c, t->wg, t->split);
         op->tun_user = *t;
         op->tun_user_set = 1;
     }

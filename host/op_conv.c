@@ -276,7 +276,7 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
 
     switch (c->variant) {
     case MCL_CONV_POINTWISE: {
-        mcl_tunables def = {4, 1, mcl_default_wg(ctx)};
+        mcl_tunables def = {4, 1, mcl_default_wg(ctx), 0};
         if (B >= 8) {
             /* A cost model from measurements on POCL (AVX-512, 2 cores), CB
              * 16 (`mobicl tune --op pwconv --mode exhaustive` and bench_ops
@@ -324,7 +324,7 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     case MCL_CONV_DIRECT: {
         int dw = c->variant == MCL_CONV_DEPTHWISE;
         /* POCL: 8-pixel row tiles measured fastest for depthwise at 7..112 */
-        mcl_tunables def = {dw ? (out->w >= 6 ? 8 : 4) : (out->w >= 8 ? 4 : 2), 1, mcl_default_wg(ctx)};
+        mcl_tunables def = {dw ? (out->w >= 6 ? 8 : 4) : (out->w >= 8 ? 4 : 2), 1, mcl_default_wg(ctx), 0};
         if ((st = mcl_op_tunables(op, dw ? MCL_FAMILY_DWCONV : MCL_FAMILY_CONV, &def, in, out)) != MCL_STATUS_OK)
             return st;
         mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);

@@ -33,14 +33,17 @@ static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
      * depthwise computed once per work-item (OPB = all blocks); on 7x7
      * planes two block groups keep both cores busy; 16-channel outputs
      * 8 pixels x 1 block. */
-    mcl_tunables def = {out->c <= B ? 8 : 7, out->c <= B ? 1 : 2, ctx->info.is_gpu ? 0 : 2};
+    mcl_tunables def = {out->c <= B ? 8 : 7, out->c <= B ? 1 : 2, ctx->info.is_gpu ? 0 : 2, 1};
+    if ((size_t)out->h * out->w <= 64 && OB >= 2 * def.tile_c)
+        def.split = 2;
     if ((st = mcl_op_tunables(op, MCL_FAMILY_DWPW, &def, in, out)) != MCL_STATUS_OK)
         return st;
     f->tw = op->tun.tile_w;
     f->tc = op->tun.tile_c;
-    f->opb = (OB + f->tc - 1) / f->tc * f->tc;
-    if ((size_t)out->h * out->w <= 64 && OB >= 2 * f->tc)
-        f->opb = ((OB + 1) / 2 + f->tc - 1) / f->tc * f->tc;
+    /* split groups of OPB blocks (a multiple of tile_c); 0 (a database
+     * entry from before the field existed): the heuristic's */
+    const uint32_t G = op->tun.split ? op->tun.split : def.split;
+    f->opb = ((OB + G - 1) / G + f->tc - 1) / f->tc * f->tc;
     mcl_defs defs = {0};
     mcl_defs_add(&defs, "CB", B);
     mcl_defs_add(&defs, "TILE_W", f->tw);

@@ -91,7 +91,7 @@ static mcl_status pool_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
         return MCL_STATUS_OK;
     }
     op->flops = (double)mcl_shape_count(out) * p->d.kernel_h * p->d.kernel_w;
-    mcl_tunables def = {out->w >= 4 ? 2 : 1, 1, mcl_default_wg(op->ctx)};
+    mcl_tunables def = {out->w >= 4 ? 2 : 1, 1, mcl_default_wg(op->ctx), 0};
     if ((st = mcl_op_tunables(op, MCL_FAMILY_POOL, &def, in, out)) != MCL_STATUS_OK)
         return st;
     mcl_defs_add(&defs, "TILE_W", op->tun.tile_w);

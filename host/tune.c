@@ -193,13 +193,14 @@ static mcl_status prepare(tuner *T, size_t i)
 
 typedef struct space {
     const uint32_t *w, *c;
-    uint32_t g[16];
-    size_t nw, nc, ng, n;
+    uint32_t g[16], spl[8];
+    size_t nw, nc, ng, ns, n;
 } space;
 
 /* wg 0 (the driver's choice) only where the heuristics use it (GPUs) or in
  * exhaustive mode: on POCL it puts the whole grid in one group and costs a
- * compile for every grid size. */
+ * compile for every grid size. A family without split has the one value 0.
+ * Point i: ((tile_w * nc + tile_c) * ng + wg) * ns + split, as indices. */
 static void space_make(const mcl_context *ctx, mcl_family f, int driver_wg, space *s)
 {
     const mcl_space *ms = mcl_space_get(f);
@@ -210,20 +211,25 @@ static void space_make(const mcl_context *ctx, mcl_family f, int driver_wg, spac
         s->nw++;
     while (s->c[s->nc])
         s->nc++;
+    for (const uint32_t *v = ms->split; *v && s->ns < 8; v++)
+        s->spl[s->ns++] = *v;
+    if (!s->ns)
+        s->spl[s->ns++] = 0;
     if (driver_wg)
         s->g[s->ng++] = 0;
     char why[160];
     for (const uint32_t *g = ms->wg; *g && s->ng < 16; g++) {
-        mcl_tunables t = {s->w[0], s->c[0], *g};
+        mcl_tunables t = {s->w[0], s->c[0], *g, s->spl[0]};
         if (mcl_tunables_fit(ctx, f, &t, why, sizeof why))
             s->g[s->ng++] = *g;
     }
-    s->n = s->nw * s->nc * s->ng;
+    s->n = s->nw * s->nc * s->ng * s->ns;
 }
 
 static mcl_tunables space_at(const space *s, size_t i)
 {
-    mcl_tunables t = {s->w[i / (s->nc * s->ng)], s->c[i / s->ng % s->nc], s->g[i % s->ng]};
+    const size_t j = i / s->ns;
+    mcl_tunables t = {s->w[j / (s->nc * s->ng)], s->c[j / s->ng % s->nc], s->g[j % s->ng], s->spl[i % s->ns]};
     return t;
 }
 
@@ -231,18 +237,21 @@ static size_t space_index(const space *s, const mcl_tunables *t)
 {
     for (size_t i = 0; i < s->n; i++) {
         mcl_tunables u = space_at(s, i);
-        if (u.tile_w == t->tile_w && u.tile_c == t->tile_c && u.wg == t->wg)
+        if (u.tile_w == t->tile_w && u.tile_c == t->tile_c && u.wg == t->wg && u.split == t->split)
             return i;
     }
     return SIZE_MAX;
 }
 
 /* The neighbours of point i: one coordinate one step along its list. */
-static size_t space_neighbours(const space *s, size_t i, size_t out[6])
+static size_t space_neighbours(const space *s, size_t i, size_t out[8])
 {
-    size_t iw = i / (s->nc * s->ng), ic = i / s->ng % s->nc, ig = i % s->ng, k = 0;
-    const size_t dim[3] = {s->nw, s->nc, s->ng}, stride[3] = {s->nc * s->ng, s->ng, 1}, at[3] = {iw, ic, ig};
-    for (int d = 0; d < 3; d++) {
+    const size_t j = i / s->ns;
+    const size_t at[4] = {j / (s->nc * s->ng), j / s->ng % s->nc, j % s->ng, i % s->ns};
+    const size_t dim[4] = {s->nw, s->nc, s->ng, s->ns};
+    const size_t stride[4] = {s->nc * s->ng * s->ns, s->ng * s->ns, s->ns, 1};
+    size_t k = 0;
+    for (int d = 0; d < 4; d++) {
         if (at[d] > 0)
             out[k++] = i - stride[d];
         if (at[d] + 1 < dim[d])
@@ -323,8 +332,9 @@ static double try_point(tuner *T, group *g, size_t i, mcl_status *fatal)
             return *fatal = st, INFINITY;
         if (!output_matches(T, op->out->bytes / sizeof(float))) {
             g->r.rejected++;
-            mcl_log(T->ctx, MCL_LOG_WARN, "tuner: %s with tile_w=%u tile_c=%u wg=%u gives a wrong output: rejected",
-                    g->r.key, tun.tile_w, tun.tile_c, tun.wg);
+            mcl_log(T->ctx, MCL_LOG_WARN,
+                    "tuner: %s with tile_w=%u tile_c=%u wg=%u split=%u gives a wrong output: rejected", g->r.key,
+                    tun.tile_w, tun.tile_c, tun.wg, tun.split);
         } else if ((st = duel(T, op, &best, &tun, 1, &mb, &q)) != MCL_STATUS_OK ||
                    (q < 1 && (st = duel(T, op, &best, &tun, CONFIRM_ROUNDS, &mb, &q)) != MCL_STATUS_OK)) {
             return *fatal = st, INFINITY;
@@ -332,8 +342,8 @@ static double try_point(tuner *T, group *g, size_t i, mcl_status *fatal)
         g->ms[i] = g->ms[g->best] * q;
     }
     double c = now_s() - t;
-    mcl_log(T->ctx, MCL_LOG_DEBUG, "tuner: %s: tile_w=%u tile_c=%u wg=%u: %.3f x the best (%.4f ms), %.2f s", g->r.key,
-            tun.tile_w, tun.tile_c, tun.wg, q, mb, c);
+    mcl_log(T->ctx, MCL_LOG_DEBUG, "tuner: %s: tile_w=%u tile_c=%u wg=%u split=%u: %.3f x the best (%.4f ms), %.2f s",
+            g->r.key, tun.tile_w, tun.tile_c, tun.wg, tun.split, q, mb, c);
     T->cost = 0.7 * T->cost + 0.3 * c;
     if (c > 0.1) /* compile-bound: a program build, or POCL's first launch at a work-group size */
         T->slow_cost = 0.6 * T->slow_cost + 0.4 * c;
@@ -349,7 +359,7 @@ static void climb(tuner *T, group *g, size_t from, uint64_t *rng, size_t limit, 
 {
     size_t cur = from, tried = 0;
     for (int moved = 1; moved && !g->stop && !*fatal && tried < limit;) {
-        size_t nb[6], k = space_neighbours(&g->sp, cur, nb);
+        size_t nb[8], k = space_neighbours(&g->sp, cur, nb);
         for (size_t a = k; a > 1; a--) {
             size_t b = splitmix(rng) % a, x = nb[a - 1];
             nb[a - 1] = nb[b];
@@ -466,8 +476,9 @@ static mcl_status tune_group(tuner *T, group *g)
         const mcl_tunables best = space_at(&g->sp, g->best);
         double md = 0, q = 1;
         st = duel(T, op, NULL, &best, VERIFY_ROUNDS, &md, &q);
-        mcl_log(T->ctx, MCL_LOG_DEBUG, "tuner: %s: verified tile_w=%u tile_c=%u wg=%u: %.3f x the default (%.4f ms)",
-                g->r.key, best.tile_w, best.tile_c, best.wg, q, md);
+        mcl_log(T->ctx, MCL_LOG_DEBUG,
+                "tuner: %s: verified tile_w=%u tile_c=%u wg=%u split=%u: %.3f x the default (%.4f ms)", g->r.key,
+                best.tile_w, best.tile_c, best.wg, best.split, q, md);
         g->ms[g->def] = md;
         g->ms[g->best] = md * q;
         if (!(q < 1 - MIN_GAIN))

@@ -6,6 +6,7 @@
  *   "device": {"compute_units": 2, "driver_version": "6.0", "name": "pthread-..."},
  *   "entries": [
  *   {"default_ms": 0.05210, "ms": 0.04100, "op": "pwconv n=1 in=64 ...", "tile_c": 4, "tile_w": 8, "wg": 16},
+ *   {"default_ms": 0.0777, "ms": 0.0715, "op": "dwpw n=1 ...", "split": 1, "tile_c": 2, "tile_w": 7, "wg": 2},
  *   ...
  *   ],
  *   "format": "mobicl-tuning-db",
@@ -16,7 +17,9 @@
  * written without the locale: files diff well. The reader is strict and
  * bounded (file size, string length, nesting depth, entry count, number
  * ranges); a file that breaks a rule is rejected whole, an entry that does
- * not fit the device (space, work-group limit) is dropped alone. */
+ * not fit the device (space, work-group limit) is dropped alone. "split"
+ * is written only where it is set (the families that have it) and is
+ * optional on reading (0: the heuristic's). */
 #include "internal.h"
 
 #include <errno.h>
@@ -259,9 +262,10 @@ typedef struct entry_parse {
 static int entry_member(jp *j, const char *key, void *u)
 {
     entry_parse *ep = u;
-    static const char *const names[6] = {"op", "tile_w", "tile_c", "wg", "ms", "default_ms"};
+    /* "split" (the last) is optional: files from before it existed load */
+    static const char *const names[7] = {"op", "tile_w", "tile_c", "wg", "ms", "default_ms", "split"};
     int f = -1;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if (!strcmp(key, names[i]))
             f = i;
     double v = 0;
@@ -270,11 +274,11 @@ static int entry_member(jp *j, const char *key, void *u)
     ep->have |= 1u << f;
     if (f == 0)
         return jstring(j, ep->op, sizeof ep->op);
-    if (f <= 3) {
+    if (f <= 3 || f == 6) {
         if (!jrange(j, key, 1, 0, 65536, &v))
             return 0;
-        uint32_t *dst[3] = {&ep->e.t.tile_w, &ep->e.t.tile_c, &ep->e.t.wg};
-        *dst[f - 1] = (uint32_t)v;
+        uint32_t *dst[4] = {&ep->e.t.tile_w, &ep->e.t.tile_c, &ep->e.t.wg, &ep->e.t.split};
+        *dst[f == 6 ? 3 : f - 1] = (uint32_t)v;
         return 1;
     }
     if (!jrange(j, key, 0, 0, 1e6, &v))
@@ -315,7 +319,7 @@ static int entries_parse(jp *j, mcl_tunedb *db)
             return jfail(j, "too many entries");
         if (!jobject(j, entry_member, &ep))
             return 0;
-        if (ep.have != 63u)
+        if ((ep.have & 63u) != 63u)
             return jfail(j, "an entry lacks one of \"op\", \"tile_w\", \"tile_c\", \"wg\", \"ms\", \"default_ms\"");
         if (!db_add(db, ep.op, &ep.e.t, ep.e.ms, ep.e.default_ms))
             return jfail(j, "out of memory");
@@ -547,7 +551,7 @@ const mcl_tune_entry *mcl_tunedb_lookup(const mcl_tunedb *db, const char *key, i
     *near = 0;
     if (!db || !db->n)
         return NULL;
-    mcl_tune_entry probe = {(char *)key, {0, 0, 0}, 0, 0};
+    mcl_tune_entry probe = {(char *)key, {0, 0, 0, 0}, 0, 0};
     const mcl_tune_entry *hit = bsearch(&probe, db->e, db->n, sizeof *db->e, cmp_entry);
     if (hit)
         return hit;
@@ -604,6 +608,8 @@ static int db_write(const mcl_tunedb *db, FILE *f)
         put_ms(f, e->ms);
         fprintf(f, ", \"op\": ");
         put_str(f, e->key);
+        if (e->t.split)
+            fprintf(f, ", \"split\": %u", e->t.split);
         fprintf(f, ", \"tile_c\": %u, \"tile_w\": %u, \"wg\": %u}%s\n", e->t.tile_c, e->t.tile_w, e->t.wg,
                 i + 1 < db->n ? "," : "");
     }

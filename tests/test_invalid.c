@@ -432,7 +432,7 @@ Test(invalid, null_reshape_setup_run)
     H_FAIL("setup out NULL", mcl_op_setup(op, 1, &ti, NULL), INV);
     H_FAIL("setup n_in 0", mcl_op_setup(op, 0, &ti, to), INV);
     H_FAIL("run op NULL", mcl_op_run(NULL, NULL), INV);
-    mcl_tunables t = {0, 0, 0};
+    mcl_tunables t = {0, 0, 0, 0};
     mcl_family f;
     H_FAIL("set_tunables op NULL", mcl_op_set_tunables(NULL, &t), INV);
     H_FAIL("get_tunables op NULL", mcl_op_get_tunables(NULL, &f, &t), INV);
@@ -610,22 +610,26 @@ Test(invalid, tunables_outside_space)
             H_OK("dwpw create", mcl_dwpw_create(ctx, &dw, w, b, &pw, w, b, &op));
         else
             op = make_conv(ctx, fam == MCL_FAMILY_CONV ? &conv : fam == MCL_FAMILY_DWCONV ? &dw : &pw);
-        const mcl_tunables ok = {sp->tile_w[0], sp->tile_c[0], sp->wg[0]};
+        const mcl_tunables ok = {sp->tile_w[0], sp->tile_c[0], sp->wg[0], 0};
         struct {
             const char *what;
             mcl_tunables t;
         } bad[] = {
-            {"tile_w not in list", {not_in(sp->tile_w), ok.tile_c, ok.wg}},
-            {"tile_w 1<<20", {1u << 20, ok.tile_c, ok.wg}},
-            {"tile_c not in list", {ok.tile_w, not_in(sp->tile_c), ok.wg}},
-            {"tile_c 1<<20", {ok.tile_w, 1u << 20, ok.wg}},
-            {"wg not in list", {ok.tile_w, ok.tile_c, not_in(sp->wg)}},
-            {"wg 1<<20 (beyond any device)", {ok.tile_w, ok.tile_c, 1u << 20}},
+            {"tile_w not in list", {not_in(sp->tile_w), ok.tile_c, ok.wg, 0}},
+            {"tile_w 1<<20", {1u << 20, ok.tile_c, ok.wg, 0}},
+            {"tile_c not in list", {ok.tile_w, not_in(sp->tile_c), ok.wg, 0}},
+            {"tile_c 1<<20", {ok.tile_w, 1u << 20, ok.wg, 0}},
+            {"wg not in list", {ok.tile_w, ok.tile_c, not_in(sp->wg), 0}},
+            {"wg 1<<20 (beyond any device)", {ok.tile_w, ok.tile_c, 1u << 20, 0}},
+            /* dwpw: 3 is not in its list; the others have no split at all
+             * (2 is dwpw's, so only the family check at reshape rejects it) */
+            {"split not in the family's list", {ok.tile_w, ok.tile_c, ok.wg, sp->split[0] ? 3u : 2u}},
+            {"split 1<<20", {ok.tile_w, ok.tile_c, ok.wg, 1u << 20}},
         };
         for (size_t i = 0; i < N_(bad); i++) {
             char label[160];
-            snprintf(label, sizeof label, "family %s: %s {tile_w %u, tile_c %u, wg %u}", sp->family, bad[i].what,
-                     bad[i].t.tile_w, bad[i].t.tile_c, bad[i].t.wg);
+            snprintf(label, sizeof label, "family %s: %s {tile_w %u, tile_c %u, wg %u, split %u}", sp->family,
+                     bad[i].what, bad[i].t.tile_w, bad[i].t.tile_c, bad[i].t.wg, bad[i].t.split);
             expect_unsupported(op, &in, &bad[i].t, label);
         }
         /* NULL restores the defaults; an in-space value works */

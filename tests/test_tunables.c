@@ -30,7 +30,8 @@ static int in_list(const uint32_t *l, uint32_t v)
 /* Chosen tunables lie in the family's space (wg 0 = driver's choice). */
 static int in_space(const mcl_space *sp, const mcl_tunables *t)
 {
-    return in_list(sp->tile_w, t->tile_w) && in_list(sp->tile_c, t->tile_c) && (t->wg == 0 || in_list(sp->wg, t->wg));
+    return in_list(sp->tile_w, t->tile_w) && in_list(sp->tile_c, t->tile_c) && (t->wg == 0 || in_list(sp->wg, t->wg)) &&
+           (sp->split[0] ? in_list(sp->split, t->split) : t->split == 0);
 }
 
 /* Every combination of a family's space; wg also takes 0 (driver's choice). */
@@ -45,16 +46,18 @@ static combos all_combos(mcl_family f)
     cr_assert(sp != NULL, "mcl_space_get(%d) is NULL", (int)f);
     cr_assert(sp->family && *sp->family, "family %d has no name", (int)f);
     const size_t nw = list_len(sp->tile_w), nc = list_len(sp->tile_c), ng = list_len(sp->wg);
+    const size_t ns = list_len(sp->split) ? list_len(sp->split) : 1; /* no split list: only 0 */
     cr_assert(nw > 0 && nc > 0, "family %s: empty tile_w (%zu) or tile_c (%zu) list", sp->family, nw, nc);
     combos c;
     c.n = 0;
-    c.t = (mcl_tunables *)h_malloc(nw * nc * (ng + 1) * sizeof *c.t);
+    c.t = (mcl_tunables *)h_malloc(nw * nc * (ng + 1) * ns * sizeof *c.t);
     for (size_t i = 0; i < nw; i++)
         for (size_t j = 0; j < nc; j++)
-            for (size_t k = 0; k <= ng; k++) {
-                mcl_tunables t = {sp->tile_w[i], sp->tile_c[j], k < ng ? sp->wg[k] : 0};
-                c.t[c.n++] = t;
-            }
+            for (size_t k = 0; k <= ng; k++)
+                for (size_t q = 0; q < ns; q++) {
+                    mcl_tunables t = {sp->tile_w[i], sp->tile_c[j], k < ng ? sp->wg[k] : 0, sp->split[0] ? sp->split[q] : 0};
+                    c.t[c.n++] = t;
+                }
     return c;
 }
 
@@ -64,9 +67,9 @@ static void check_got(mcl_op *op, mcl_family fam, const mcl_tunables *t, const c
     mcl_tunables got;
     H_OK(label, mcl_op_get_tunables(op, &f, &got));
     cr_assert_eq((int)f, (int)fam, "[%s] family %d, expected %d", label, (int)f, (int)fam);
-    cr_assert(got.tile_w == t->tile_w && got.tile_c == t->tile_c && got.wg == t->wg,
-              "[%s] get_tunables {tile_w %u, tile_c %u, wg %u} != set {%u, %u, %u}", label, got.tile_w, got.tile_c,
-              got.wg, t->tile_w, t->tile_c, t->wg);
+    cr_assert(got.tile_w == t->tile_w && got.tile_c == t->tile_c && got.wg == t->wg && got.split == t->split,
+              "[%s] get_tunables {tile_w %u, tile_c %u, wg %u, split %u} != set {%u, %u, %u, %u}", label, got.tile_w,
+              got.tile_c, got.wg, got.split, t->tile_w, t->tile_c, t->wg, t->split);
 }
 
 /* A tile combination at a corner of the space: smallest or largest tile_w
@@ -183,8 +186,9 @@ Test(tunables, pool_every_combination, .timeout = 600)
 
 /* The fused depthwise + 1x1 op (host/op_dwpw.c) against a naive depthwise
  * followed by a naive 1x1 (tests/ref): every combination of the dwpw space
- * on two pairs (OPB, the output-block group, follows tile_c and the shape:
- * 3 output blocks exercise partial tile_c groups, 1 block the narrow case). */
+ * on two pairs (3 output blocks exercise partial tile_c tiles and split
+ * groups of unequal size, 1 block the narrow case where split 2 and 4
+ * leave empty groups). */
 typedef struct dwpw_row {
     const char *name;
     mcl_shape in;
@@ -216,8 +220,8 @@ Test(tunables, dwpw_every_combination, .timeout = 900)
         a.want = pw.want;
         for (size_t i = 0; i < c.n; i++) {
             char label[256];
-            snprintf(label, sizeof label, "dwpw: %s {tile_w %u, tile_c %u, wg %u}", rows[r].name, c.t[i].tile_w,
-                     c.t[i].tile_c, c.t[i].wg);
+            snprintf(label, sizeof label, "dwpw: %s {tile_w %u, tile_c %u, wg %u, split %u}", rows[r].name,
+                     c.t[i].tile_w, c.t[i].tile_c, c.t[i].wg, c.t[i].split);
             H_OK(label, mcl_op_set_tunables(op, &c.t[i]));
             h_run_op(ctx, op, label, &a);
             check_got(op, MCL_FAMILY_DWPW, &c.t[i], label);
@@ -243,8 +247,8 @@ Test(tunables, zero_means_default, .timeout = 600)
     };
     for (size_t r = 0; r < N_(rows); r++) {
         const mcl_space *sp = mcl_space_get(r == 0 ? MCL_FAMILY_CONV : r == 1 ? MCL_FAMILY_DWCONV : MCL_FAMILY_PWCONV);
-        const mcl_tunables zero = {0, 0, 0};
-        const mcl_tunables half = {sp->tile_w[0], 0, 0};
+        const mcl_tunables zero = {0, 0, 0, 0};
+        const mcl_tunables half = {sp->tile_w[0], 0, 0, 0};
         const mcl_tunables *ts[2] = {&zero, &half};
         for (int k = 0; k < 2; k++) {
             char label[128];
@@ -322,7 +326,7 @@ Test(tunables, null_restores_defaults, .timeout = 600)
     H_OK("restore", mcl_op_get_tunables(op, &f, &def));
     const mcl_space *sp = mcl_space_get(MCL_FAMILY_PWCONV);
     /* pick a combination different from the default */
-    mcl_tunables other = {sp->tile_w[0], sp->tile_c[0], 0};
+    mcl_tunables other = {sp->tile_w[0], sp->tile_c[0], 0, 0};
     if (other.tile_w == def.tile_w && other.tile_c == def.tile_c)
         other.tile_w = sp->tile_w[1];
     H_OK("restore", mcl_op_set_tunables(op, &other));

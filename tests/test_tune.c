@@ -278,7 +278,7 @@ Test(tune, chain_prefix_rejection_restore, .timeout = 900)
     ref_conv2d(&cd[2].p, host[3], cd[2].wt, cd[2].bias, NULL, host[4]);
     ref_pool2d_params pp = {REF_POOL_MAX, 1, 32, 20, 20, 3, 3, 2, 2, 1, 1, 1, 1, 0};
     ref_pool2d(&pp, host[4], host[5]);
-    const mcl_tunables user = {1, 1, 16};
+    const mcl_tunables user = {1, 1, 16, 0};
     H_OK(label, mcl_op_set_tunables(ops[3], &user));
     mcl_tensor *t[6];
     t[0] = h_tensor_with(ctx, s[0], host[0], label);

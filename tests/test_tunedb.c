@@ -218,7 +218,7 @@ Test(tunedb, round_trip, .timeout = 300)
         check_op(ctx, i, in[i], "db", &t[i], "round trip");
     /* the user's tunables still win */
     mcl_op *op = make_op(ctx, 0, k_pw_in);
-    mcl_tunables u = {1, 1, 8}, got;
+    mcl_tunables u = {1, 1, 8, 0}, got;
     mcl_family f;
     H_OK("set", mcl_op_set_tunables(op, &u));
     mcl_shape out;
@@ -229,6 +229,66 @@ Test(tunedb, round_trip, .timeout = 300)
     mcl_op_destroy(op);
     mcl_context_destroy(ctx);
     free(path);
+}
+
+/* The dwpw family's split: saved where set, loaded back, and optional on
+ * reading (a file from before the field existed gives 0: the heuristic's). */
+Test(tunedb, dwpw_split, .timeout = 300)
+{
+    logcap l;
+    mcl_context *ctx = db_context("", &l);
+    const mcl_conv2d_desc dw = {CIO(32, 32, 32), CK(3), CS(1), CP(1), CD(1), .activation = MCL_ACT_RELU};
+    const mcl_conv2d_desc pw = {CIO(32, 48, 1), CK(1), CS(1), CP(0), CD(1), .activation = MCL_ACT_RELU};
+    static float w[48 * 32], b[48];
+    const mcl_shape in = SHP(1, 32, 7, 7);
+    mcl_shape out;
+    mcl_op *op = NULL;
+    H_OK("dwpw", mcl_dwpw_create(ctx, &dw, w, b, &pw, w, b, &op));
+    H_OK("reshape", mcl_op_reshape(op, 1, &in, &out));
+    mcl_family f;
+    mcl_tunables def;
+    H_OK("get", mcl_op_get_tunables(op, &f, &def));
+    cr_assert_eq((int)f, (int)MCL_FAMILY_DWPW);
+    cr_assert(def.split >= 1, "the heuristic sets split (got %u)", def.split);
+    mcl_tune_result r;
+    memset(&r, 0, sizeof r);
+    H_OK("key", mcl_op_tune_key(op, r.key, sizeof r.key));
+    mcl_op_destroy(op);
+    r.best = def;
+    r.best.split = def.split == 4 ? 2 : 4;
+    r.best_ms = 0.01;
+    r.default_ms = 0.02;
+    r.ops = 1;
+    char *path = tmp_path("split.json");
+    unlink(path);
+    H_OK("save", mcl_tunedb_save(ctx, path, &r, 1, NULL));
+    mcl_context_destroy(ctx);
+    char *text = read_text(path, NULL), want[32];
+    snprintf(want, sizeof want, "\"split\": %u, \"tile_c\"", r.best.split);
+    cr_assert(strstr(text, want), "\"%s\" not in the file:\n%s", want, text);
+
+    for (int old = 0; old < 2; old++) {
+        if (old) { /* the same file without the field */
+            char *at = strstr(text, "\"split\": ");
+            cr_assert(at);
+            char *end = strchr(at, ',');
+            memmove(at, end + 2, strlen(end + 2) + 1);
+            write_text(path, text, strlen(text));
+        }
+        ctx = db_context(path, &l);
+        cr_assert_eq(mcl_context_tuning_db_entries(ctx), 1, "[%s] entries loaded", old ? "no split" : "split");
+        cr_assert_eq(l.warn + l.error, 0, "a good database was reported: %s", l.last);
+        H_OK("dwpw", mcl_dwpw_create(ctx, &dw, w, b, &pw, w, b, &op));
+        H_OK("reshape", mcl_op_reshape(op, 1, &in, &out));
+        mcl_tunables got;
+        H_OK("get", mcl_op_get_tunables(op, &f, &got));
+        cr_assert_str_eq(mcl_op_tunables_source(op), "db");
+        cr_assert_eq(got.split, old ? 0u : r.best.split, "[%s] split %u", old ? "no split" : "split", got.split);
+        cr_assert(got.tile_w == r.best.tile_w && got.tile_c == r.best.tile_c && got.wg == r.best.wg);
+        mcl_op_destroy(op);
+        mcl_context_destroy(ctx);
+    }
+    free(text);
 }
 
 Test(tunedb, merge_and_env, .timeout = 300)
@@ -242,11 +302,11 @@ Test(tunedb, merge_and_env, .timeout = 300)
     mcl_tune_result r[2];
     memset(r, 0, sizeof r);
     memcpy(r[0].key, keys[1], MCL_TUNE_KEY_MAX);
-    r[0].best = (mcl_tunables){4, 1, 64};
+    r[0].best = (mcl_tunables){4, 1, 64, 0};
     r[0].best_ms = 0.125;
     r[0].default_ms = 0.5;
     snprintf(r[1].key, sizeof r[1].key, "pwconv n=1 in=999 out=999 hw=1x1 kb=1 grp=0 res=0 scat=0 pass=0 cb=16");
-    r[1].best = (mcl_tunables){1, 1, 8};
+    r[1].best = (mcl_tunables){1, 1, 8, 0};
     size_t total = 0;
     H_OK("merge", mcl_tunedb_save(ctx, path, r, 2, &total));
     cr_assert_eq(total, 4);

@@ -456,15 +456,18 @@ int mcl_cli_tune(int argc, char **argv)
     }
     const double took = (cli_now_ms() / 1e3) - t0;
     /* summary */
-    printf("%-78s %4s %10s %10s %8s %6s %6s %4s %5s\n", "op key", "ops", "default ms", "best ms", "speed-up", "tile_w",
-           "tile_c", "wg", "tried");
+    printf("%-78s %4s %10s %10s %8s %6s %6s %4s %5s %5s\n", "op key", "ops", "default ms", "best ms", "speed-up",
+           "tile_w", "tile_c", "wg", "split", "tried");
     double sum_def = 0, sum_best = 0;
     size_t improved = 0;
     for (size_t i = 0; i < n_res; i++) {
         const mcl_tune_result *r = &res[i];
-        printf("%-78s %4u %10.4f %10.4f %7.2fx %6u %6u %4u %5u%s\n", r->key, r->ops, r->default_ms, r->best_ms,
-               r->best_ms > 0 ? r->default_ms / r->best_ms : 1.0, r->best.tile_w, r->best.tile_c, r->best.wg, r->tried,
-               r->rejected ? " (some rejected: wrong output)" : "");
+        char split[12] = "-";
+        if (r->best.split)
+            snprintf(split, sizeof split, "%u", r->best.split);
+        printf("%-78s %4u %10.4f %10.4f %7.2fx %6u %6u %4u %5s %5u%s\n", r->key, r->ops, r->default_ms, r->best_ms,
+               r->best_ms > 0 ? r->default_ms / r->best_ms : 1.0, r->best.tile_w, r->best.tile_c, r->best.wg, split,
+               r->tried, r->rejected ? " (some rejected: wrong output)" : "");
         sum_def += r->default_ms * r->ops;
         sum_best += r->best_ms * r->ops;
         improved += r->improved;

@@ -215,13 +215,17 @@ mcl_status mcl_tensor_convert(mcl_context *ctx, const mcl_tensor *src, mcl_tenso
 
 /* One struct for every kernel family; each family uses the fields its
  * parameter space (mcl_space_get) lists; a field holds one of its family's
- * listed values, or 0: tile_w / tile_c 0 = the heuristic default for that
- * field, wg 0 = the driver's choice. Ops use the heuristic defaults (which
- * may set wg) until mcl_op_set_tunables is called. */
+ * listed values, or 0: tile_w / tile_c / split 0 = the heuristic default
+ * for that field, wg 0 = the driver's choice. Ops use the heuristic
+ * defaults (which may set wg) until mcl_op_set_tunables is called. */
 typedef struct mcl_tunables {
     uint32_t tile_w;  /* output pixels per work-item (along W, or along H*W for 1x1) */
     uint32_t tile_c;  /* output channel blocks per work-item */
     uint32_t wg;      /* work-group size along dim 0; 0 = the driver's choice */
+    uint32_t split;   /* dwpw: output-block groups along dim 1, the depthwise
+                       * computed once per group (1: once for all outputs; more:
+                       * more work-items, the depthwise recomputed); families
+                       * without it take only 0 */
 } mcl_tunables;
 
 typedef enum mcl_family {
@@ -231,19 +235,20 @@ typedef enum mcl_family {
     MCL_FAMILY_POOL,
     MCL_FAMILY_DWPW,    /* fused depthwise + dense 1x1 (graph runtime, dwpw.cl):
                          * tile_w pixels x tile_c output blocks per register
-                         * tile; the output-block group (OPB) is derived from
-                         * tile_c and the shape */
+                         * tile; split output-block groups */
     MCL_FAMILY_COUNT_
 } mcl_family;
 
 /* The parameter space of a family: for each field, the list of allowed
  * values, terminated by 0. For wg, 0 (the driver's choice) is always
- * allowed and is not listed. The tuner and the tests enumerate it. */
+ * allowed and is not listed; an empty split list (a lone 0) means the
+ * family has no split (only 0). The tuner and the tests enumerate it. */
 typedef struct mcl_space {
     const char *family;
     const uint32_t *tile_w;
     const uint32_t *tile_c;
     const uint32_t *wg;
+    const uint32_t *split;
 } mcl_space;
 const mcl_space *mcl_space_get(mcl_family f);
 
