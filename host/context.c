@@ -248,6 +248,9 @@ mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **out)
     mcl_context_options def = {0};
     if (!opt)
         opt = &def;
+    if (!opt->tuning_db_data && opt->tuning_db_size)
+        return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT,
+                        "tuning_db_size %zu given without tuning_db_data (NULL)", opt->tuning_db_size);
     if (opt->block != 0 && opt->block != 4 && opt->block != 8 && opt->block != 16)
         return mcl_fail(NULL, MCL_STATUS_INVALID_ARGUMENT, "block %u is not one of 0 (auto), 4, 8, 16",
                         opt->block);
@@ -306,7 +309,9 @@ mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **out)
             ctx->info.platform_name, ctx->block);
     /* tuning database: problems are logged and leave the defaults in use */
     const char *db = opt->tuning_db ? opt->tuning_db : getenv("MOBICL_TUNING_DB");
-    if (db && *db)
+    if (opt->tuning_db_data)
+        mcl_tunedb_attach_bytes(ctx, opt->tuning_db_data, opt->tuning_db_size, "(in memory)");
+    else if (db && *db)
         mcl_tunedb_attach(ctx, db);
     ctx->shared->tunedb = ctx->tunedb;
     *out = ctx;

@@ -261,6 +261,8 @@ const char *mcl_bincache_parse(const unsigned char *buf, size_t size, uint64_t k
  * (MCL_LOG_WARN) and leaves ctx->tunedb NULL; entries that do not fit the
  * device are dropped, reported in one message. */
 void mcl_tunedb_attach(mcl_context *ctx, const char *path);
+/* The same for a database held in memory; label names it in the reports. */
+void mcl_tunedb_attach_bytes(mcl_context *ctx, const void *data, size_t size, const char *label);
 /* The entry for key: exact, else the nearest shape of its class (the same
  * key but "hw=", pixel counts within a factor of 4; *near = 1); or NULL. */
 const mcl_tune_entry *mcl_tunedb_lookup(const mcl_tunedb *db, const char *key, int *near);

@@ -476,11 +476,11 @@ int mcl_tune_key_family(const char *key)
     return -1;
 }
 
-void mcl_tunedb_attach(mcl_context *ctx, const char *path)
+/* A parsed database (or the reason there is none) put to use: checked
+ * against the device, entries that do not fit dropped. */
+static void attach(mcl_context *ctx, mcl_tunedb *db, const char *path, const char *why)
 {
-    char why[256];
-    mcl_tunedb *db = NULL;
-    if (db_load(path, &db, why, sizeof why) != MCL_STATUS_OK) {
+    if (!db) {
         mcl_log(ctx, MCL_LOG_WARN, "tuning database %s ignored: %s", path, why);
         return;
     }
@@ -527,6 +527,25 @@ void mcl_tunedb_attach(mcl_context *ctx, const char *path)
     }
     ctx->tunedb = db;
     mcl_log(ctx, MCL_LOG_INFO, "tuning database %s: %zu entries", path, db->n);
+}
+
+void mcl_tunedb_attach(mcl_context *ctx, const char *path)
+{
+    char why[256] = "";
+    mcl_tunedb *db = NULL;
+    db_load(path, &db, why, sizeof why);
+    attach(ctx, db, path, why);
+}
+
+void mcl_tunedb_attach_bytes(mcl_context *ctx, const void *data, size_t size, const char *label)
+{
+    char why[256] = "";
+    mcl_tunedb *db = NULL;
+    if (size > DB_MAX_BYTES)
+        snprintf(why, sizeof why, "%zu bytes, more than the %u MiB limit", size, DB_MAX_BYTES >> 20);
+    else
+        mcl_tunedb_parse(data, size, &db, why, sizeof why);
+    attach(ctx, db, label, why);
 }
 
 size_t mcl_context_tuning_db_entries(const mcl_context *ctx) { return ctx && ctx->tunedb ? ctx->tunedb->n : 0; }

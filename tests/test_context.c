@@ -93,6 +93,12 @@ Test(context, null_arguments)
     mcl_context_options o;
     memset(&o, 0, sizeof o);
     H_FAIL("ctx out NULL", mcl_context_create(&o, NULL), MCL_STATUS_INVALID_ARGUMENT);
+    mcl_context *ctx = NULL;
+    o.tuning_db_size = 100; /* a size without the bytes */
+    H_FAIL("tuning_db_size without tuning_db_data", mcl_context_create(&o, &ctx), MCL_STATUS_INVALID_ARGUMENT);
+    cr_expect(ctx == NULL);
+    cr_expect(strstr(mcl_last_error(), "tuning_db_size 100") != NULL, "message: %s", mcl_last_error());
+    o.tuning_db_size = 0;
     H_FAIL("finish NULL", mcl_context_finish(NULL), MCL_STATUS_INVALID_ARGUMENT);
     cr_expect_eq(mcl_context_block(NULL), 0u);
     cr_expect(mcl_context_cl(NULL) == NULL);

@@ -231,6 +231,51 @@ Test(tunedb, round_trip, .timeout = 300)
     free(path);
 }
 
+/* A database given as bytes (an app's asset): the same entries as from
+ * the file, and bad bytes reported once and ignored like a bad file. */
+Test(tunedb, in_memory, .timeout = 300)
+{
+    logcap l;
+    mcl_context *ctx = db_context("", &l);
+    mcl_tunables t[3];
+    char keys[3][MCL_TUNE_KEY_MAX];
+    char *path = good_db(ctx, "in_memory.json", t, keys);
+    mcl_context_destroy(ctx);
+    size_t n = 0;
+    char *text = read_text(path, &n);
+    const mcl_shape in[3] = {k_pw_in, k_dw_in, k_pool_in};
+    for (int k = 0; k < 4; k++) {
+        mcl_context_options o;
+        memset(&o, 0, sizeof o);
+        o.tuning_db = k == 3 ? path : NULL; /* the bytes win over a path too */
+        o.tuning_db_data = k == 1 ? "{\"format\": 7" : text;
+        o.tuning_db_size = k == 1 ? 13 : k == 2 ? 0 : n;
+        o.log = log_fn;
+        o.log_user = &l;
+        o.log_level = MCL_LOG_WARN;
+        memset(&l, 0, sizeof l);
+        char *copy = NULL;
+        if (k == 0 || k == 3) { /* parsed during create: the caller's buffer may go away afterwards */
+            copy = h_malloc(n);
+            memcpy(copy, text, n);
+            o.tuning_db_data = copy;
+        }
+        ctx = h_context_opts(&o, "in memory");
+        free(copy);
+        const int good = k == 0 || k == 3;
+        cr_assert_eq(mcl_context_tuning_db_entries(ctx), good ? 3u : 0u, "[case %d] entries %zu", k,
+                     mcl_context_tuning_db_entries(ctx));
+        cr_assert_eq(l.warn + l.error, good ? 0 : 1, "[case %d] %d reports: %s", k, l.warn + l.error, l.last);
+        if (!good)
+            cr_assert(strstr(l.last, "(in memory)"), "[case %d] report does not name the source: %s", k, l.last);
+        for (int i = 0; i < 3; i++)
+            check_op(ctx, i, in[i], good ? "db" : "default", good ? &t[i] : NULL, "in memory");
+        mcl_context_destroy(ctx);
+    }
+    free(text);
+    free(path);
+}
+
 /* The dwpw family's split: saved where set, loaded back, and optional on
  * reading (a file from before the field existed gives 0: the heuristic's). */
 Test(tunedb, dwpw_split, .timeout = 300)

@@ -114,6 +114,13 @@ typedef struct mcl_context_options {
      * and entries that do not fit this device, are reported once through
      * `log` (MCL_LOG_WARN) and ignored: the ops keep their defaults. */
     const char *tuning_db;
+    /* Or the database's bytes, e.g. an app's asset read into memory (no
+     * file to extract first): when tuning_db_data is non-NULL it is used
+     * instead of tuning_db and MOBICL_TUNING_DB, parsed during
+     * mcl_context_create (the caller may free it afterwards), with the same
+     * checks and the same reports. tuning_db_size without data is an error. */
+    const void *tuning_db_data;
+    size_t tuning_db_size;
 } mcl_context_options;
 
 mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **ctx);
