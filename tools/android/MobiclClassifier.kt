@@ -27,8 +27,11 @@ class MobiclClassifier private constructor() : AutoCloseable {
         handle = nativeCreateZoo(zooModel, programCacheDir(context))
     }
 
-    /** An ONNX model from the app's assets, e.g. "models/net.onnx".
-     *  Throws UnsupportedOperationException until the ONNX importer exists. */
+    /** An ONNX model from the app's assets, e.g. "models/net.onnx" (opsets
+     *  9-17, weights inside the file). Throws UnsupportedOperationException
+     *  for an op mobicl does not support (or a library built without
+     *  protobuf-c) and IllegalArgumentException for a broken model; the
+     *  message says why. */
     constructor(context: Context, assetPath: String, fromAssets: Boolean) : this() {
         require(fromAssets)
         handle = nativeCreateFromAsset(context.assets, assetPath, programCacheDir(context))

@@ -1,8 +1,8 @@
 /* mobicl from an Android app: the JNI side of tools/android/MobiclClassifier.kt.
  *
  * One network per Kotlin object: an OpenCL context, the graph (a model-zoo
- * network today; an ONNX file from the app's assets once the importer
- * lands) and a plan compiled for the context. Every failure becomes a Java
+ * network, or an ONNX model from the app's assets) and a plan compiled for
+ * the context. Every failure becomes a Java
  * exception whose message is mcl_last_error(), so nothing is lost between
  * C and Kotlin. A plan is used by one thread at a time: the Kotlin class
  * serialises its calls.
@@ -20,6 +20,7 @@
 
 #include <mobicl.h>
 #include <mobicl_graph.h>
+#include <mobicl_onnx.h>
 
 #ifdef __ANDROID__
 #include <android/asset_manager.h>
@@ -35,16 +36,22 @@ typedef struct mcl_jni_net {
     size_t in_count, out_count;
 } mcl_jni_net;
 
-/* Throws `cls` with "<what>: <mcl_last_error()>"; returns 0 for convenience. */
+/* Throws `cls` with `msg`; returns 0 for convenience. */
+static jlong throw_msg(JNIEnv *env, const char *cls, const char *msg)
+{
+    jclass c = (*env)->FindClass(env, cls);
+    if (c) /* else FindClass has already thrown NoClassDefFoundError */
+        (*env)->ThrowNew(env, c, msg);
+    return 0;
+}
+
+/* After a failed mobicl call: throws `cls` with "<what>: <mcl_last_error()>". */
 static jlong throw_mcl(JNIEnv *env, const char *cls, const char *what)
 {
     char msg[1024];
     const char *detail = mcl_last_error();
     snprintf(msg, sizeof msg, "%s%s%s", what, detail[0] ? ": " : "", detail);
-    jclass c = (*env)->FindClass(env, cls);
-    if (c) /* else FindClass has already thrown NoClassDefFoundError */
-        (*env)->ThrowNew(env, c, msg);
-    return 0;
+    return throw_msg(env, cls, msg);
 }
 
 static void net_free(mcl_jni_net *n)
@@ -146,19 +153,21 @@ JNIEXPORT jlong JNICALL Java_com_example_mobicl_MobiclClassifier_nativeCreateZoo
 
 /* private external fun nativeCreateFromAsset(assets: AssetManager, path: String, cacheDir: String?): Long
  *
- * Reads an ONNX model the app ships in src/main/assets/. The ONNX importer
- * is not implemented yet: this reads the bytes (so the asset plumbing is in
- * place) and then throws UnsupportedOperationException. When the importer
- * lands, replace the marked line with its call (bytes, size -> mcl_graph). */
+ * An ONNX model the app ships in src/main/assets/ (opsets 9-17, weights in
+ * the file: external data files cannot be read from assets), imported from
+ * the asset's bytes by mcl_onnx_load_memory: the graph keeps copies of the
+ * weights, so the asset is closed right after. An op mobicl does not
+ * support (or a mobicl built without protobuf-c) throws
+ * UnsupportedOperationException, a broken model IllegalArgumentException,
+ * both with mcl_last_error(). */
 JNIEXPORT jlong JNICALL Java_com_example_mobicl_MobiclClassifier_nativeCreateFromAsset(JNIEnv *env, jobject self,
                                                                                         jobject assets, jstring path,
                                                                                         jstring cache_dir)
 {
     (void)self;
-    (void)cache_dir;
 #ifdef __ANDROID__
     if (!assets || !path)
-        return throw_mcl(env, "java/lang/IllegalArgumentException", "mobicl: asset manager or path is null");
+        return throw_msg(env, "java/lang/IllegalArgumentException", "mobicl: asset manager or path is null");
     AAssetManager *am = AAssetManager_fromJava(env, assets);
     const char *p = (*env)->GetStringUTFChars(env, path, NULL);
     if (!p)
@@ -171,26 +180,26 @@ JNIEXPORT jlong JNICALL Java_com_example_mobicl_MobiclClassifier_nativeCreateFro
     snprintf(what, sizeof what, "mobicl: asset \"%s\"", p);
     (*env)->ReleaseStringUTFChars(env, path, p);
     if (!a)
-        return throw_mcl(env, "java/io/FileNotFoundException", what);
+        return throw_msg(env, "java/io/FileNotFoundException", what);
     const void *bytes = AAsset_getBuffer(a);
     off_t size = AAsset_getLength(a);
     if (!bytes || size <= 0) {
         AAsset_close(a);
-        return throw_mcl(env, "java/io/IOException", what);
+        return throw_msg(env, "java/io/IOException", what);
     }
     mcl_graph *g = NULL;
-    /* >>> here, once ONNX import exists: st = <importer>(bytes, (size_t)size, &g); <<< */
+    mcl_status st = mcl_onnx_load_memory(bytes, (size_t)size, NULL, NULL, &g);
     AAsset_close(a);
-    if (!g) {
-        jclass c = (*env)->FindClass(env, "java/lang/UnsupportedOperationException");
-        if (c)
-            (*env)->ThrowNew(env, c, "mobicl: ONNX import is not implemented yet; use nativeCreateZoo");
-        return 0;
-    }
+    if (st != MCL_STATUS_OK)
+        return throw_mcl(env,
+                         st == MCL_STATUS_UNSUPPORTED ? "java/lang/UnsupportedOperationException"
+                                                      : "java/lang/IllegalArgumentException",
+                         what);
     return net_create(env, g, cache_dir);
 #else
     (void)assets;
     (void)path;
+    (void)cache_dir;
     jclass c = (*env)->FindClass(env, "java/lang/UnsupportedOperationException");
     if (c)
         (*env)->ThrowNew(env, c, "mobicl: assets exist on Android only");
