@@ -581,11 +581,25 @@ Test(tune, cli, .timeout = 600)
     snprintf(args, sizeof args, "--op pool --shape 1x16x20x20 --budget 10s --mode rapid --db '%s' --quiet", db);
     cr_assert_eq(cli(dir, args), 0, "mobicl tune failed: %s", slurp(dir, "err.txt"));
     cr_assert(strstr(slurp(dir, "out.txt"), "2 entries"), "%s", slurp(dir, "out.txt"));
+    /* a depthwise + 1x1 pair, planned as in a network: one fused op on CPUs */
+    snprintf(args, sizeof args, "--op dwpw --shape 1x32x14x14 --out 48 --budget 20s --mode rapid --db '%s' --quiet",
+             db);
+    cr_assert_eq(cli(dir, args), 0, "mobicl tune failed: %s", slurp(dir, "err.txt"));
+    ctx = h_context_opts(&co, "cli database");
+    const int cpu = !mcl_context_device_info(ctx)->is_gpu;
+    mcl_context_destroy(ctx);
+    out = slurp(dir, "out.txt");
+    if (cpu)
+        cr_assert(strstr(out, "dwpw n=1 in=32 out=48 hw=14x14 k=3x3 s=1x1") && strstr(out, "3 entries"),
+                  "summary: %s", out);
+    else /* not fused on GPUs: the two ops are tuned */
+        cr_assert(strstr(out, "dwconv n=1 c=32") && strstr(out, "pwconv n=1 in=32 out=48"), "summary: %s", out);
     /* bad arguments: one line on stderr, exit 2 */
     const char *bad[] = {"", "--op pwconv", "--op fft --shape 1x8x8x8", "--op pool --shape 1x8x8", "--model nosuch",
                          "--model shufflenet_v2_x1_0 --op pool --shape 1x8x8x8", "--op pool --shape 1x8x8x8 --budget x",
                          "--op pool --shape 1x8x8x8 --mode fast", "--op pool --shape 1x8x8x8 --frobnicate",
-                         "--op pwconv --shape 1x8x8x8 --kernel 3", "--op conv --shape 1x8x8x8 --groups 3"};
+                         "--op pwconv --shape 1x8x8x8 --kernel 3", "--op conv --shape 1x8x8x8 --groups 3",
+                         "--op dwpw --shape 1x8x8x8 --groups 2", "--op dwpw --shape 1x8x2x2 --kernel 5 --pad 0"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(args, sizeof args, "%s --db '%s/bad.json'", bad[i], dir);
         int rc = cli(dir, args);

@@ -28,13 +28,14 @@ static void tune_usage(FILE *f)
 {
     fprintf(f,
             "usage: mobicl tune --model NAME [zoo options] [options]\n"
-            "       mobicl tune --op pwconv|dwconv|conv|pool --shape NxCxHxW [op options] [options]\n"
+            "       mobicl tune --op pwconv|dwconv|conv|pool|dwpw --shape NxCxHxW [op options] [options]\n"
             "  --model NAME        every distinct layer of a zoo network, as `mobicl run` plans it\n"
             "  --alpha A, --resolution R, --groups G, --scale S, --batch N   zoo options as in `mobicl run`\n"
-            "  --op FAMILY         one op: pwconv (1x1), dwconv (depthwise), conv (direct KxK), pool (max/avg)\n"
+            "  --op FAMILY         one op: pwconv (1x1), dwconv (depthwise), conv (direct KxK), pool (max/avg);\n"
+            "                      dwpw: a depthwise then a 1x1, planned as `mobicl run` plans them (fused on CPUs)\n"
             "  --shape NxCxHxW     its input shape\n"
-            "  --out C             output channels (pwconv, conv; default C)\n"
-            "  --kernel K --stride S --pad P   window (conv, dwconv: 3/1/K/2; pool: 3/2/1)\n"
+            "  --out C             output channels (pwconv, conv, dwpw's 1x1; default C)\n"
+            "  --kernel K --stride S --pad P   window (conv, dwconv, dwpw: 3/1/K/2; pool: 3/2/1)\n"
             "  --groups G          conv groups (with --op; default 1)\n"
             "  --type max|avg      pool type (default max)\n"
             "  --act none|relu|relu6   conv activation (default relu)\n"
@@ -100,7 +101,7 @@ static int parse_args(int argc, char **argv, tune_args *a)
     static const char *const modes[] = {"normal", "rapid", "exhaustive", NULL};
     static const char *const acts[] = {"none", "relu", "relu6", NULL};
     static const char *const types[] = {"max", "avg", NULL};
-    static const char *const ops[] = {"pwconv", "dwconv", "conv", "pool", NULL};
+    static const char *const ops[] = {"pwconv", "dwconv", "conv", "pool", "dwpw", NULL};
     memset(a, 0, sizeof *a);
     a->budget = 60;
     a->seed = 1;
@@ -283,6 +284,40 @@ static int make_op(mcl_context *ctx, const tune_args *a, mcl_op **op, mcl_tensor
     return 0;
 }
 
+/* --op dwpw: a graph of a depthwise and a 1x1 (random weights), to be
+ * planned like a network's pair (the planner fuses them on CPUs). */
+static int make_dwpw_graph(const tune_args *a, mcl_graph **g)
+{
+    const mcl_shape in = a->shape;
+    uint32_t k = a->kernel ? a->kernel : 3, s = a->stride ? a->stride : 1, p = a->has_pad ? a->pad : k / 2;
+    mcl_conv2d_desc dw = {.in_channels = in.c, .out_channels = in.c, .groups = in.c, .kernel_h = k, .kernel_w = k,
+                          .stride_h = s, .stride_w = s, .pad_top = p, .pad_left = p, .pad_bottom = p, .pad_right = p,
+                          .activation = (mcl_activation)a->act};
+    mcl_conv2d_desc pw = {.in_channels = in.c, .out_channels = a->out ? a->out : in.c, .groups = 1, .kernel_h = 1,
+                          .kernel_w = 1, .stride_h = 1, .stride_w = 1, .activation = (mcl_activation)a->act};
+    if (a->groups > 1) {
+        fprintf(stderr, "mobicl tune: dwpw: --groups does not apply\n");
+        return 2;
+    }
+    float *w1 = cli_random_floats((size_t)in.c * k * k, 7), *b1 = cli_random_floats(in.c, 8);
+    float *w2 = cli_random_floats((size_t)in.c * pw.out_channels, 10), *b2 = cli_random_floats(pw.out_channels, 11);
+    mcl_value x, y, z;
+    mcl_status st = !w1 || !b1 || !w2 || !b2 ? MCL_STATUS_OUT_OF_MEMORY : mcl_graph_create(g);
+    if (st == MCL_STATUS_OK && (st = mcl_graph_input(*g, "x", &in, &x)) == MCL_STATUS_OK &&
+        (st = mcl_graph_conv2d(*g, "dw", &dw, w1, b1, x, -1, &y)) == MCL_STATUS_OK &&
+        (st = mcl_graph_conv2d(*g, "pw", &pw, w2, b2, y, -1, &z)) == MCL_STATUS_OK)
+        st = mcl_graph_output(*g, z);
+    free(w1);
+    free(b1);
+    free(w2);
+    free(b2);
+    if (st != MCL_STATUS_OK) {
+        fprintf(stderr, "mobicl tune: dwpw %ux%ux%ux%u: %s\n", in.n, in.c, in.h, in.w, mcl_last_error());
+        return st == MCL_STATUS_INVALID_ARGUMENT || st == MCL_STATUS_UNSUPPORTED ? 2 : 1;
+    }
+    return 0;
+}
+
 /* A planned network with a random input, run once. */
 static int make_plan(mcl_context *ctx, const mcl_graph *g, mcl_plan **plan)
 {
@@ -388,6 +423,11 @@ int mcl_cli_tune(int argc, char **argv)
         fprintf(stderr, "mobicl tune: model \"%s\": %s\n", a.model, mcl_last_error());
         return 2;
     }
+    const int pair = a.op && !strcmp(a.op, "dwpw"); /* tuned as a planned graph */
+    if (pair && (rc = make_dwpw_graph(&a, &g)) != 0) {
+        mcl_graph_destroy(g);
+        return rc;
+    }
     /* the database to merge into: checked (device, writable) before the
      * budget is spent; the tuning context loads it so that its entries are
      * the first candidates (the baseline stays the heuristic defaults) */
@@ -416,7 +456,7 @@ int mcl_cli_tune(int argc, char **argv)
         ctx = NULL;
         co.tuning_db = path;
     }
-    if (a.op) {
+    if (a.op && !pair) {
         if ((rc = make_op(ctx, &a, &op, t)) != 0)
             goto out;
         rc = 1;
