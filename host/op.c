@@ -15,7 +15,7 @@ static const uint32_t k_tc_one[] = {1, 0};
 static const uint32_t k_tc_pw[] = {1, 2, 4, 0};
 /* wg 0 (the driver's choice) is always allowed and not listed */
 static const uint32_t k_wg[] = {8, 16, 32, 64, 0};
-/* dwpw: 7 divides the 7/14/28/56/112 planes; wg 2 is its CPU default */
+/* dwpw: 7 divides the 7/14/28/56/112 planes; wg 4 is its CPU default */
 static const uint32_t k_tw_dwpw[] = {2, 4, 7, 8, 0};
 static const uint32_t k_tc_dwpw[] = {1, 2, 4, 0};
 static const uint32_t k_wg_dwpw[] = {2, 4, 8, 16, 32, 64, 0};

@@ -32,8 +32,12 @@ static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
     /* bench/bench_dwpw.c on POCL (CB 16): 7 pixels x 2 blocks, the
      * depthwise computed once per work-item (OPB = all blocks); on 7x7
      * planes two block groups keep both cores busy; 16-channel outputs
-     * 8 pixels x 1 block. */
-    mcl_tunables def = {out->c <= B ? 8 : 7, out->c <= B ? 1 : 2, ctx->info.is_gpu ? 0 : 2, 1};
+     * 8 pixels x 1 block. Work-group size 4 on CPUs: POCL compiles a
+     * kernel for its work-group size at the first launch, and this kernel
+     * costs 1.0-1.25 s at size 2 but 0.55-0.75 s at 4 (0.5-0.65 s at 1),
+     * while the networks ran as fast or faster with 4 (interleaved runs,
+     * 0.98-1.05x over size 2; size 1 was 2-5% slower on MobileNet V1). */
+    mcl_tunables def = {out->c <= B ? 8 : 7, out->c <= B ? 1 : 2, ctx->info.is_gpu ? 0 : 4, 1};
     if ((size_t)out->h * out->w <= 64 && OB >= 2 * def.tile_c)
         def.split = 2;
     if ((st = mcl_op_tunables(op, MCL_FAMILY_DWPW, &def, in, out)) != MCL_STATUS_OK)
