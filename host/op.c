@@ -9,10 +9,10 @@
 
 static const uint32_t k_tw_conv[] = {1, 2, 4, 8, 0};
 static const uint32_t k_tw_dw[] = {1, 2, 4, 8, 0};
-static const uint32_t k_tw_pw[] = {1, 2, 4, 7, 8, 16, 0};
+static const uint32_t k_tw_pw[] = {1, 2, 4, 6, 7, 8, 16, 0};
 static const uint32_t k_tw_pool[] = {1, 2, 4, 0};
 static const uint32_t k_tc_one[] = {1, 0};
-static const uint32_t k_tc_pw[] = {1, 2, 4, 0};
+static const uint32_t k_tc_pw[] = {1, 2, 3, 4, 0};
 /* wg 0 (the driver's choice) is always allowed and not listed */
 static const uint32_t k_wg[] = {8, 16, 32, 64, 0};
 /* dwpw: 7 divides the 7/14/28/56/112 planes; wg 4 is its CPU default */

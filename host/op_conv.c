@@ -282,21 +282,25 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
              * 16 (`mobicl tune --op pwconv --mode exhaustive` and bench_ops
              * on the networks' 1x1 shapes): time ~ the pixels and output
              * blocks computed, last partial tiles included, x a per-FMA
-             * factor of the tile: 4 x 4 (16 accumulators) 1.0, 7 x 2 1.05,
-             * 4 x 2 1.1, 7 x 1 1.25, 8 x 1 1.5 (8-pixel tiles run slower
-             * than 7-pixel ones here). Grouped layers: a tile whose blocks
-             * span two groups takes the slow path (one FMA per input
-             * scalar), so 4 x 4 costs 1.5. This picks 4 x 4 on wide layers,
-             * 7 x 2 where 4 blocks would pad the output (6 blocks: 8
-             * computed) or on grouped layers, 7 x 1 for 16-channel outputs;
-             * against 4 x 4 / 8 x 2 for all, bench_ops measured 1.1-1.6x on
-             * those layers. What the model misses per layer (7x7 planes,
-             * mostly) is the tuner's to find. */
-            static const uint32_t tw[5] = {4, 7, 4, 7, 8}, tc[5] = {4, 2, 2, 1, 1};
-            const double cost[5] = {c->grouped ? 1.5 : 1.0, 1.05, 1.1, 1.25, 1.5};
+             * factor of the tile: 4 x 4 and 7 x 3 (16 and 21 accumulators
+             * of the 32 registers; 6 x 3 and 6 x 4 ran as fast) 1.0, 7 x 2
+             * 1.05, 4 x 2 1.1, 7 x 1 1.25, 8 x 1 1.5 (8-pixel tiles run
+             * slower than 7-pixel ones here). Grouped layers: a tile whose blocks span two
+             * groups takes the slow path (one FMA per input scalar), so
+             * the 3- and 4-block tiles cost 1.5. This picks 4 x 4 on wide
+             * layers whose planes and block counts it divides, 7 x 3 on 7x7
+             * planes and on 3- or 6-block outputs (40-48, 96 channels), 7 x
+             * 2 on grouped layers, 7 x 1 for 16-channel outputs. bench_ops
+             * (6 interleaved runs) on the 32 layers of the five networks
+             * whose tile moved to 7 x 3: median 1.075x, geometric mean
+             * 1.11x (the 30 unchanged layers: 1.00x). What the model
+             * misses per layer is the tuner's to find. */
+            static const uint32_t tw[6] = {4, 7, 7, 4, 7, 8}, tc[6] = {4, 3, 2, 2, 1, 1};
+            const double g = c->grouped ? 1.5 : 1.0;
+            const double cost[6] = {g, g, 1.05, 1.1, 1.25, 1.5};
             const uint32_t OB = mcl_cblocks(d->out_channels, B);
             double best = 1e300;
-            for (int i = 0; i < 5; i++) {
+            for (int i = 0; i < 6; i++) {
                 double t = (double)((HW + tw[i] - 1) / tw[i] * tw[i]) * ((OB + tc[i] - 1) / tc[i] * tc[i]) * cost[i];
                 if (t < best) {
                     best = t;
