@@ -333,7 +333,8 @@ mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *
     if (defs->overflow)
         return mcl_fail(ctx, MCL_STATUS_OVERFLOW, "option string for kernel family %s is too long", family);
     char opts[640];
-    snprintf(opts, sizeof opts, "-cl-std=CL1.2 %s", defs->text);
+    /* MCL_CPU: see MCL_OUTLINE in cl_kernels/common/common.cl */
+    snprintf(opts, sizeof opts, "-cl-std=CL1.2%s %s", ctx->info.is_gpu ? "" : " -DMCL_CPU=1", defs->text);
     char key[768];
     snprintf(key, sizeof key, "%s|%s", family, opts);
     /* the cache may be shared with other threads' contexts: the lock is held
