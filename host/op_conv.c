@@ -285,9 +285,9 @@ static mcl_status conv_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
              * factor of the tile: 4 x 4 and 7 x 3 (16 and 21 accumulators
              * of the 32 registers; 6 x 3 and 6 x 4 ran as fast) 1.0, 7 x 2
              * 1.05, 4 x 2 1.1, 7 x 1 1.25, 8 x 1 1.5 (8-pixel tiles run
-             * slower than 7-pixel ones here). Grouped layers: a tile whose blocks span two
-             * groups takes the slow path (one FMA per input scalar), so
-             * the 3- and 4-block tiles cost 1.5. This picks 4 x 4 on wide
+             * slower than 7-pixel ones here). Grouped layers: a tile whose
+             * blocks span two groups takes the slow path (one FMA per input
+             * scalar), so the 3- and 4-block tiles cost 1.5. This picks 4 x 4 on wide
              * layers whose planes and block counts it divides, 7 x 3 on 7x7
              * planes and on 3- or 6-block outputs (40-48, 96 channels), 7 x
              * 2 on grouped layers, 7 x 1 for 16-channel outputs. bench_ops

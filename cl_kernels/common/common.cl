@@ -58,9 +58,9 @@ typedef MCL_CAT(float, CB) floatx;
  * [p0, p1): lane l copies slot src[l] of `in` (-1: writes 0) to slot dst[l]
  * of `out` (-1: skipped). ib / ob: the image's first block in in / out.
  * A row that fills one destination block is stored as one vector.
- * Used by the slot gather (channel.cl) and pwconv's pass-through. */
+ * Used by the slot gather (channel.cl) and the pass rows of pwconv and dwpw. */
 static MCL_OUTLINE void mcl_copy_lanes(__global const float *in, __global float *out, __global const int *src,
-                                  __global const int *dst, int ib, int ob, int HW, int p0, int p1)
+                                       __global const int *dst, int ib, int ob, int HW, int p0, int p1)
 {
     int so[CB], dof[CB];
     int wdst = 1; /* the lanes fill one destination block, in order */
