@@ -373,6 +373,10 @@ int main(int argc, char **argv)
     channel("shuffle c18 g2 n2", SH(2, 18, 3, 3), 0, (mcl_channel_desc){0, 0, 2, 1});
     channel("shuffle c116 g2 n2", SH(2, 116, 3, 3), 0, (mcl_channel_desc){0, 0, 2, 1});
     channel("concat 58+58 n2", SH(2, 58, 2, 3), 58, (mcl_channel_desc){0, 0, 1, 2});
+    /* 4 groups through the runs path: unaligned runs crossing blocks; runs
+     * from both inputs */
+    channel("shuffle c116 g4 n2", SH(2, 116, 3, 3), 0, (mcl_channel_desc){0, 0, 4, 1});
+    channel("concat 20+44 + shuffle 4", SH(1, 20, 2, 3), 44, (mcl_channel_desc){0, 0, 4, 2});
     /* layout conversions */
     /* fused depthwise + 1x1: odd widths, stride 2, slot-table stores and pass rows */
     dwpw("dwpw 3x3 s1 c12->10 7x9", SH(1, 12, 7, 9), 10, 3, 1, 0);
