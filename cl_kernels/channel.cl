@@ -125,7 +125,7 @@ __kernel void gather(__global const float *restrict in0, __global const float *r
             if (G == 1) {
                 const intx m = LANES_X >= (intx)(CB - ke);
                 for (int p = p0; p < pend; p++)
-                    vstorex(select(vloadx(p, xe), vloadx(p, ye), m), p, op);
+                    stx(select(vloadx(p, xe), vloadx(p, ye), m), p, op);
             }
 #if G4_RUNS
             else if (G == 4) {
@@ -141,7 +141,7 @@ __kernel void gather(__global const float *restrict in0, __global const float *r
                     const floatq b = select(vloadq(0, x1 + o), vloadq(0, y1 + o), m1);
                     const floatq c = select(vloadq(0, x2 + o), vloadq(0, y2 + o), m2);
                     const floatq d = select(vloadq(0, x3 + o), vloadq(0, y3 + o), m3);
-                    vstorex(INTERLEAVE4(a, b, c, d), p, op);
+                    stx(INTERLEAVE4(a, b, c, d), p, op);
                 }
             }
 #endif
@@ -151,7 +151,7 @@ __kernel void gather(__global const float *restrict in0, __global const float *r
                 for (int p = p0; p < pend; p++) {
                     const floath e = select(vloadh(0, xe + p * CB), vloadh(0, ye + p * CB), me);
                     const floath o = select(vloadh(0, xo + p * CB), vloadh(0, yo + p * CB), mo);
-                    vstorex(INTERLEAVE(e, o), p, op);
+                    stx(INTERLEAVE(e, o), p, op);
                 }
             }
             return;
@@ -176,7 +176,7 @@ __kernel void gather(__global const float *restrict in0, __global const float *r
 #pragma unroll
         for (int l = 0; l < CB; l++)
             v[l] = live[l] ? src[l][p * CB] : 0.0f;
-        vstorex(vloadx(0, v), p, op);
+        stx(vloadx(0, v), p, op);
     }
 }
 

@@ -60,7 +60,7 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
     floatx acc[OBN][TILE_W];
 #pragma unroll
     for (int c = 0; c < OBN; c++) {
-        const floatx b = vloadx(min(ob0 + c, OB - 1), bias);
+        const floatx b = ldx(min(ob0 + c, OB - 1), bias);
 #pragma unroll
         for (int t = 0; t < TILE_W; t++)
             acc[c][t] = b;
@@ -103,7 +103,7 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
                     __global const float *wp = wt + (min(ob0 + c, OB - 1) * KB + k) * CB * KH * KW * CB;
 #pragma unroll
                     for (int kx = 0; kx < KW; kx++) {
-                        const floatx w = vloadx((l * KH + ky) * KW + kx, wp);
+                        const floatx w = ldx((l * KH + ky) * KW + kx, wp);
 #pragma unroll
                         for (int t = 0; t < TILE_W; t++)
                             acc[c][t] = fma((floatx)(row[t * SW + kx * DW]), w, acc[c][t]);
@@ -124,9 +124,9 @@ __kernel void conv(__global const float *restrict in, __global const float *rest
             const int o = (((n * OB + ob0 + c) * OH + oy) * OW + ox) * CB;
             floatx v = acc[c][t];
 #if HAS_RES
-            v += vloadx(0, res + o);
+            v += ldx(0, res + o);
 #endif
-            vstorex(ACTIVATE(v), 0, out + o);
+            stx(ACTIVATE(v), 0, out + o);
         }
     }
 }

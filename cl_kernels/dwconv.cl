@@ -43,7 +43,7 @@ __kernel void dwconv(__global const float *restrict in, __global const float *re
     __global const float *wp = wt + cb * KH * KW * CB;
 
     floatx acc[TILE_W];
-    const floatx b = vloadx(cb, bias);
+    const floatx b = ldx(cb, bias);
 #pragma unroll
     for (int t = 0; t < TILE_W; t++)
         acc[t] = b;
@@ -58,12 +58,12 @@ __kernel void dwconv(__global const float *restrict in, __global const float *re
 #pragma unroll
         for (int r = 0; r < RW; r++) {
             const int ix = ix0 + r;
-            const floatx v = vloadx(0, ip + (iy * W + clamp(ix, 0, W - 1)) * CB);
+            const floatx v = ldx(0, ip + (iy * W + clamp(ix, 0, W - 1)) * CB);
             row[r] = (ix >= 0 && ix < W) ? v : (floatx)(0.0f);
         }
 #pragma unroll
         for (int kx = 0; kx < KW; kx++) {
-            const floatx w = vloadx(ky * KW + kx, wp);
+            const floatx w = ldx(ky * KW + kx, wp);
 #pragma unroll
             for (int t = 0; t < TILE_W; t++)
                 acc[t] = fma(row[t * SW + kx * DW], w, acc[t]);
@@ -78,8 +78,8 @@ __kernel void dwconv(__global const float *restrict in, __global const float *re
         const int o = ((z * OH + oy) * OW + ox) * CB;
         floatx v = acc[t];
 #if HAS_RES
-        v += vloadx(0, res + o);
+        v += ldx(0, res + o);
 #endif
-        vstorex(ACTIVATE(v), 0, out + o);
+        stx(ACTIVATE(v), 0, out + o);
     }
 }

@@ -89,7 +89,7 @@
 /* Depthwise of one input block for the TILE_W pixels of an output-row tile:
  * dst[t * CB + l] = ACT1(dw + bias), lane l of pixel t. */
 static inline void dwpw_depthwise(__global const float *ip, __global const float *wp, floatx b, int iy0, int ix0,
-                                  int H, int W, float *dst)
+                                  int H, int W, floatx *dst)
 {
     floatx acc[TILE_W];
 #pragma unroll
@@ -104,12 +104,12 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
 #pragma unroll
         for (int r = 0; r < RW; r++) {
             const int ix = ix0 + r;
-            const floatx v = vloadx(0, ip + (iy * W + clamp(ix, 0, W - 1)) * CB);
+            const floatx v = ldx(0, ip + (iy * W + clamp(ix, 0, W - 1)) * CB);
             row[r] = (ix >= 0 && ix < W) ? v : (floatx)(0.0f);
         }
 #pragma unroll
         for (int kx = 0; kx < KW; kx++) {
-            const floatx w = vloadx(ky * KW + kx, wp);
+            const floatx w = ldx(ky * KW + kx, wp);
 #pragma unroll
             for (int t = 0; t < TILE_W; t++)
                 acc[t] = fma(row[t * SW + kx], w, acc[t]);
@@ -117,7 +117,7 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
     }
 #pragma unroll
     for (int t = 0; t < TILE_W; t++)
-        vstorex(MCL_ACT_(ACT1, acc[t]), t, dst);
+        dst[t] = MCL_ACT_(ACT1, acc[t]);
 }
 
 /* One input block's outer products: src [TILE_W][CB] (depthwise result),
@@ -129,7 +129,7 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
     {                                                                          \
         floatx w[TILE_C];                                                      \
         _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                     \
-            w[c] = vloadx(l, wp + min(c, OB - 1 - ob0) * WSTRIDE);             \
+            w[c] = ldx(l, wp + min(c, OB - 1 - ob0) * WSTRIDE);             \
         _Pragma("unroll") for (int t = 0; t < TILE_W; t++)                     \
         {                                                                      \
             const floatx a = (floatx)((src)[t * CB + l]);                      \
@@ -141,7 +141,7 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
 #define DWPW_INIT                                                              \
     _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                         \
     {                                                                          \
-        const floatx b = vloadx(min(ob0 + c, OB - 1), bpw);                    \
+        const floatx b = ldx(min(ob0 + c, OB - 1), bpw);                    \
         _Pragma("unroll") for (int t = 0; t < TILE_W; t++) acc[c][t] = b;      \
     }
 
@@ -161,8 +161,8 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
             _Pragma("unroll") for (int t = 0; t < TILE_W; t++)                 \
             {                                                                  \
                 if (ox0 + t < OW) {                                            \
-                    float v[CB];                                               \
-                    vstorex(acc[c][t], 0, v);                                  \
+                    const floatx vv = acc[c][t];                               \
+                    const float *v = (const float *)&vv;                       \
                     const int po = (oy * OW + ox0 + t) * CB;                   \
                     _Pragma("unroll 1") for (int l = 0; l < CB; l++)           \
                     {                                                          \
@@ -187,8 +187,8 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
                 const int o = (((n * ONB + OOFF + ob0 + c) * OH + oy) * OW + ox0 + t) * CB;\
                 floatx v = acc[c][t];                                          \
                 if (HAS_RES)                                                   \
-                    v += vloadx(0, res + o);                                   \
-                vstorex(MCL_ACT_(ACT2, v), 0, out + o);                        \
+                    v += ldx(0, res + o);                                   \
+                stx(MCL_ACT_(ACT2, v), 0, out + o);                        \
             }                                                                  \
         }                                                                      \
     }
@@ -230,26 +230,26 @@ __kernel void dwpw(__global const float *restrict in, __global const float *rest
 
 #if INTERLEAVE
     const int ob0 = obg;
-    float d[TILE_W * CB];
+    floatx d[TILE_W];
     __global const float *wp = wpw + ob0 * WSTRIDE;
     DWPW_INIT
     for (int k = 0; k < ICB; k++) {
-        dwpw_depthwise(ip + k * H * W * CB, wdw + k * KH * KW * CB, vloadx(k, bdw), iy0, ix0, H, W, d);
-        DWPW_OUTER(d)
+        dwpw_depthwise(ip + k * H * W * CB, wdw + k * KH * KW * CB, ldx(k, bdw), iy0, ix0, H, W, d);
+        DWPW_OUTER((const float *)d)
         wp += CB * CB;
     }
     DWPW_STORE(OB)
 #else
-    float d[ICB_MAX * TILE_W * CB];
+    floatx d[ICB_MAX * TILE_W];
     for (int k = 0; k < ICB; k++)
-        dwpw_depthwise(ip + k * H * W * CB, wdw + k * KH * KW * CB, vloadx(k, bdw), iy0, ix0, H, W,
-                       d + k * TILE_W * CB);
+        dwpw_depthwise(ip + k * H * W * CB, wdw + k * KH * KW * CB, ldx(k, bdw), iy0, ix0, H, W,
+                       d + k * TILE_W);
     const int obe = min(obg + OPB, OB);
     for (int ob0 = obg; ob0 < obe; ob0 += TILE_C) {
         __global const float *wp = wpw + ob0 * WSTRIDE;
         DWPW_INIT
         for (int k = 0; k < ICB; k++) {
-            DWPW_OUTER(d + k * TILE_W * CB)
+            DWPW_OUTER((const float *)(d + k * TILE_W))
             wp += CB * CB;
         }
         DWPW_STORE(obe)

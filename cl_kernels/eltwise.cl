@@ -11,5 +11,5 @@ __kernel void add(__global const float *restrict a, __global const float *restri
     const int i = get_global_id(0);
     if (i >= nvec)
         return;
-    vstorex(ACTIVATE(vloadx(i, a) + vloadx(i, b)), i, out);
+    stx(ACTIVATE(ldx(i, a) + ldx(i, b)), i, out);
 }

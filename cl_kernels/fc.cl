@@ -18,13 +18,13 @@ __kernel void fc(__global const float *restrict in, __global const float *restri
         return;
     __global const float *ip = in + n * K;
     __global const float *wp = wt + ob * K * CB;
-    floatx a0 = vloadx(ob, bias), a1 = (floatx)(0.0f);
+    floatx a0 = ldx(ob, bias), a1 = (floatx)(0.0f);
     int k = 0;
     for (; k + 1 < K; k += 2) {
-        a0 = fma((floatx)(ip[k]), vloadx(k, wp), a0);
-        a1 = fma((floatx)(ip[k + 1]), vloadx(k + 1, wp), a1);
+        a0 = fma((floatx)(ip[k]), ldx(k, wp), a0);
+        a1 = fma((floatx)(ip[k + 1]), ldx(k + 1, wp), a1);
     }
     if (k < K)
-        a0 = fma((floatx)(ip[k]), vloadx(k, wp), a0);
-    vstorex(ACTIVATE(a0 + a1), n * OB + ob, out);
+        a0 = fma((floatx)(ip[k]), ldx(k, wp), a0);
+    stx(ACTIVATE(a0 + a1), n * OB + ob, out);
 }

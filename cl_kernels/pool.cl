@@ -62,7 +62,7 @@ __kernel void pool(__global const float *restrict in, __global float *restrict o
                 const int ix = x0 + kx;
                 if (ix < 0 || ix >= W)
                     continue;
-                const floatx v = vloadx(iy * W + ix, ip);
+                const floatx v = ldx(iy * W + ix, ip);
 #if MODE == 0
                 acc = select(fmax(acc, v), acc + v, isnan(acc) | isnan(v)); /* NaN is kept */
 #else
@@ -79,7 +79,7 @@ __kernel void pool(__global const float *restrict in, __global float *restrict o
 #endif
         acc *= 1.0f / (float)max(count, 1);
 #endif
-        vstorex(ACTIVATE(acc), (zo * OH + oy) * OW + ox, out);
+        stx(ACTIVATE(acc), (zo * OH + oy) * OW + ox, out);
     }
 }
 
@@ -91,10 +91,10 @@ __kernel void global_avg(__global const float *restrict in, __global float *rest
     floatx s0 = (floatx)(0.0f), s1 = (floatx)(0.0f);
     int p = 0;
     for (; p + 1 < HW; p += 2) {
-        s0 += vloadx(p, ip);
-        s1 += vloadx(p + 1, ip);
+        s0 += ldx(p, ip);
+        s1 += ldx(p + 1, ip);
     }
     if (p < HW)
-        s0 += vloadx(p, ip);
-    vstorex((s0 + s1) * (1.0f / (float)HW), z, out);
+        s0 += ldx(p, ip);
+    stx((s0 + s1) * (1.0f / (float)HW), z, out);
 }

@@ -76,7 +76,7 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
     floatx acc[TILE_C][TILE_W];
 #pragma unroll
     for (int c = 0; c < TILE_C; c++) {
-        const floatx b = vloadx(min(ob0 + c, OB - 1), bias);
+        const floatx b = ldx(min(ob0 + c, OB - 1), bias);
 #pragma unroll
         for (int t = 0; t < TILE_W; t++)
             acc[c][t] = b;
@@ -94,7 +94,7 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
         _Pragma("unroll 4") for (int l = 0; l < CB; l++) {                      \
             floatx w[TILE_C];                                                   \
             _Pragma("unroll") for (int c = 0; c < TILE_C; c++)                  \
-                w[c] = vloadx(l, wp + min(c, OB - 1 - ob0) * wstride);          \
+                w[c] = ldx(l, wp + min(c, OB - 1 - ob0) * wstride);          \
             _Pragma("unroll") for (int t = 0; t < TILE_W; t++) { LOAD_AND_FMA } \
         }                                                                       \
         ADVANCE                                                                 \
@@ -143,8 +143,8 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
             if (p >= HW)
                 break;
 #if SCATTER
-            float v[CB];
-            vstorex(acc[c][t], 0, v);
+            floatx vv = acc[c][t];
+            float *v = (float *)&vv;
 #pragma unroll 1
             for (int l = 0; l < CB; l++) {
                 if (so[l] < 0)
@@ -159,9 +159,9 @@ __kernel void pwconv(__global const float *restrict in, __global const float *re
             const int o = ((n * ONB + OOFF + ob) * HW + p) * CB;
             floatx v = acc[c][t];
 #if HAS_RES
-            v += vloadx(0, res + o);
+            v += ldx(0, res + o);
 #endif
-            vstorex(ACTIVATE(v), 0, out + o);
+            stx(ACTIVATE(v), 0, out + o);
 #endif
         }
     }
