@@ -34,58 +34,6 @@
 #error "PIX (pixels per work-item) must be defined"
 #endif
 
-#if CB == 16
-#define R2 8
-#elif CB == 8
-#define R2 4
-#else
-#define R2 2
-#endif
-typedef MCL_CAT(float, R2) floath;
-typedef MCL_CAT(int, R2) inth;
-typedef MCL_CAT(int, CB) intx;
-#define vloadh MCL_CAT(vload, R2)
-#if CB == 16
-#define LANES_X (intx)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-#define LANES_H (inth)(0, 1, 2, 3, 4, 5, 6, 7)
-#define INTERLEAVE(e, o)                                                                                     \
-    (floatx)((e).s0, (o).s0, (e).s1, (o).s1, (e).s2, (o).s2, (e).s3, (o).s3, (e).s4, (o).s4, (e).s5, (o).s5, \
-             (e).s6, (o).s6, (e).s7, (o).s7)
-#elif CB == 8
-#define LANES_X (intx)(0, 1, 2, 3, 4, 5, 6, 7)
-#define LANES_H (inth)(0, 1, 2, 3)
-#define INTERLEAVE(e, o) (floatx)((e).s0, (o).s0, (e).s1, (o).s1, (e).s2, (o).s2, (e).s3, (o).s3)
-#else
-#define LANES_X (intx)(0, 1, 2, 3)
-#define LANES_H (inth)(0, 1)
-#define INTERLEAVE(e, o) (floatx)((e).s0, (o).s0, (e).s1, (o).s1)
-#endif
-
-#if CB >= 8 /* runs of CB/4 lanes for 4 groups */
-#if CB == 16
-#define R4 4
-#else
-#define R4 2
-#endif
-typedef MCL_CAT(float, R4) floatq;
-typedef MCL_CAT(int, R4) intq;
-#define vloadq MCL_CAT(vload, R4)
-#if CB == 16
-#define LANES_Q (intq)(0, 1, 2, 3)
-#define INTERLEAVE4(a, b, c, d)                                                                              \
-    (floatx)((a).s0, (b).s0, (c).s0, (d).s0, (a).s1, (b).s1, (c).s1, (d).s1, (a).s2, (b).s2, (c).s2, (d).s2, \
-             (a).s3, (b).s3, (c).s3, (d).s3)
-#else
-#define LANES_Q (intq)(0, 1)
-#define INTERLEAVE4(a, b, c, d) (floatx)((a).s0, (b).s0, (c).s0, (d).s0, (a).s1, (b).s1, (c).s1, (d).s1)
-#endif
-#define G4_RUNS 1
-#define RUNS_PATH(g) ((g) == 1 || (g) == 2 || (g) == 4)
-#else
-#define G4_RUNS 0
-#define RUNS_PATH(g) ((g) == 1 || (g) == 2)
-#endif
-
 /* The run of R channels starting at source channel s (inside one input):
  * *x, *y: the addresses of its pixel 0 loads, returns k (its first lane in
  * its block); the caller masks lanes >= CB - k from y. */
@@ -110,7 +58,7 @@ __kernel void gather(__global const float *restrict in0, __global const float *r
     __global float *op = out + (n * OBK + ob) * HW * CB;
     const int c0 = ob * CB;
     const int per = COUT / G;
-    if (RUNS_PATH(G) && c0 + CB <= COUT) {
+    if (MCL_RUNS_PATH(G) && c0 + CB <= COUT) {
         const int R = CB / G;
         const int se = OFF + c0 / G, so = se + per; /* the runs' first source channels */
         const int c1 = C0 - 1;
@@ -123,35 +71,35 @@ __kernel void gather(__global const float *restrict in0, __global const float *r
             __global const float *xe, *ye, *xo, *yo;
             const int ke = run_at(in0, in1, C0, SB0, SB1, HW, n, se, R, &xe, &ye);
             if (G == 1) {
-                const intx m = LANES_X >= (intx)(CB - ke);
+                const intx m = MCL_LANES_X >= (intx)(CB - ke);
                 for (int p = p0; p < pend; p++)
                     stx(select(vloadx(p, xe), vloadx(p, ye), m), p, op);
             }
-#if G4_RUNS
+#if MCL_G4_RUNS
             else if (G == 4) {
                 __global const float *x1, *y1, *x2, *y2, *x3, *y3;
                 const int k1 = run_at(in0, in1, C0, SB0, SB1, HW, n, so, R, &x1, &y1);
                 const int k2 = run_at(in0, in1, C0, SB0, SB1, HW, n, so + per, R, &x2, &y2);
                 const int k3 = run_at(in0, in1, C0, SB0, SB1, HW, n, so + 2 * per, R, &x3, &y3);
-                const intq m0 = LANES_Q >= (intq)(CB - ke), m1 = LANES_Q >= (intq)(CB - k1);
-                const intq m2 = LANES_Q >= (intq)(CB - k2), m3 = LANES_Q >= (intq)(CB - k3);
+                const intq m0 = MCL_LANES_Q >= (intq)(CB - ke), m1 = MCL_LANES_Q >= (intq)(CB - k1);
+                const intq m2 = MCL_LANES_Q >= (intq)(CB - k2), m3 = MCL_LANES_Q >= (intq)(CB - k3);
                 for (int p = p0; p < pend; p++) {
                     const int o = p * CB;
                     const floatq a = select(vloadq(0, xe + o), vloadq(0, ye + o), m0);
                     const floatq b = select(vloadq(0, x1 + o), vloadq(0, y1 + o), m1);
                     const floatq c = select(vloadq(0, x2 + o), vloadq(0, y2 + o), m2);
                     const floatq d = select(vloadq(0, x3 + o), vloadq(0, y3 + o), m3);
-                    stx(INTERLEAVE4(a, b, c, d), p, op);
+                    stx(MCL_ZIP4(a, b, c, d), p, op);
                 }
             }
 #endif
             else {
                 const int ko = run_at(in0, in1, C0, SB0, SB1, HW, n, so, R, &xo, &yo);
-                const inth me = LANES_H >= (inth)(CB - ke), mo = LANES_H >= (inth)(CB - ko);
+                const inth me = MCL_LANES_H >= (inth)(CB - ke), mo = MCL_LANES_H >= (inth)(CB - ko);
                 for (int p = p0; p < pend; p++) {
                     const floath e = select(vloadh(0, xe + p * CB), vloadh(0, ye + p * CB), me);
                     const floath o = select(vloadh(0, xo + p * CB), vloadh(0, yo + p * CB), mo);
-                    stx(INTERLEAVE(e, o), p, op);
+                    stx(MCL_ZIP2(e, o), p, op);
                 }
             }
             return;

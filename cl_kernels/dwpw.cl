@@ -79,7 +79,6 @@
 #error "SCATTER and PASS must be defined"
 #endif
 
-#define MCL_ACT_(a, x) ((a) == 1 ? MCL_RELU(x) : (a) == 2 ? MCL_RELU6(x) : (x))
 #if ACT1 < 0 || ACT1 > 2 || ACT2 < 0 || ACT2 > 2
 #error "ACT1 and ACT2 must be 0 (none), 1 (relu) or 2 (relu6)"
 #endif
@@ -117,7 +116,7 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
     }
 #pragma unroll
     for (int t = 0; t < TILE_W; t++)
-        dst[t] = MCL_ACT_(ACT1, acc[t]);
+        dst[t] = MCL_ACT(ACT1, acc[t]);
 }
 
 /* One input block's outer products: src [TILE_W][CB] (depthwise result),
@@ -170,7 +169,7 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
                             float x = v[l];                                    \
                             if (HAS_RES)                                       \
                                 x += res[so[l] + po];                          \
-                            out[so[l] + po] = MCL_ACT_(ACT2, x);               \
+                            out[so[l] + po] = MCL_ACT(ACT2, x);               \
                         }                                                      \
                     }                                                          \
                 }                                                              \
@@ -188,7 +187,7 @@ static inline void dwpw_depthwise(__global const float *ip, __global const float
                 floatx v = acc[c][t];                                          \
                 if (HAS_RES)                                                   \
                     v += ldx(0, res + o);                                   \
-                stx(MCL_ACT_(ACT2, v), 0, out + o);                        \
+                stx(MCL_ACT(ACT2, v), 0, out + o);                        \
             }                                                                  \
         }                                                                      \
     }

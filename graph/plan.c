@@ -1410,9 +1410,35 @@ static mcl_status plan_memory(mcl_plan *p)
 
 /* ---- 5. ops: extensions, reshape, bind ---- */
 
+/* Reshape every step's op with program builds deferred, build the
+ * programs they asked for as one bundle (mcl_programs_defer), then create
+ * the kernels and bind the ops to their tensors. */
+static mcl_status reshape_steps(mcl_plan *p);
 static mcl_status finish_steps(mcl_plan *p)
 {
-    const uint32_t B = p->ctx->block;
+    mcl_programs_defer(p->ctx);
+    mcl_status st = reshape_steps(p);
+    mcl_status fst = mcl_programs_flush(p->ctx, st == MCL_STATUS_OK);
+    if (st != MCL_STATUS_OK)
+        return st;
+    if (fst != MCL_STATUS_OK)
+        return fst;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        pstep *s = &p->steps[i];
+        mcl_tensor *in = p->stores[s->in_store].t, *out = p->stores[s->out_store].t;
+        mcl_tensor *res = s->res_store >= 0 ? p->stores[s->res_store].t : NULL;
+        if ((st = mcl_op_kernel_resolve(s->op)) != MCL_STATUS_OK)
+            return st;
+        if (s->pw && s->pass_store >= 0)
+            mcl_conv2d_bind_pass(s->op, p->stores[s->pass_store].t);
+        if ((st = mcl_op_bind(s->op, in, res, out)) != MCL_STATUS_OK)
+            return st;
+    }
+    return MCL_STATUS_OK;
+}
+
+static mcl_status reshape_steps(mcl_plan *p)
+{
     for (size_t i = 0; i < p->n_steps; i++) {
         pstep *s = &p->steps[i];
         mcl_status st;
@@ -1433,7 +1459,7 @@ static mcl_status finish_steps(mcl_plan *p)
             if (st != MCL_STATUS_OK)
                 return st;
         }
-        mcl_tensor *in = p->stores[s->in_store].t, *out = p->stores[s->out_store].t;
+        mcl_tensor *in = p->stores[s->in_store].t;
         mcl_tensor *res = s->res_store >= 0 ? p->stores[s->res_store].t : NULL;
         mcl_shape ishape[2] = {in->shape, res ? res->shape : in->shape}, oshape;
         int two = s->op->vt->max_in == 2 && res; /* add: two data inputs */
@@ -1443,14 +1469,9 @@ static mcl_status finish_steps(mcl_plan *p)
             ishape[0].c = s->in_c;
         if ((st = mcl_op_reshape(s->op, two ? 2 : 1, ishape, &oshape)) != MCL_STATUS_OK)
             return st;
-        if (s->pw && s->pass_store >= 0)
-            mcl_conv2d_bind_pass(s->op, p->stores[s->pass_store].t);
-        if ((st = mcl_op_bind(s->op, in, res, out)) != MCL_STATUS_OK)
-            return st;
         free(s->psrc);
         free(s->pdst);
         s->psrc = s->pdst = NULL;
-        (void)B;
         p->stats.kernels++;
         if (!strcmp(s->op->vt->kind, "gather"))
             p->stats.shuffle_kernels++;

@@ -334,6 +334,7 @@ void mcl_context_destroy(mcl_context *ctx)
     shared_release(ctx);
     if (ctx->context)
         ctx->cl->clReleaseContext(ctx->context);
+    (void)mcl_programs_flush(ctx, 0); /* requests of a plan that never finished (none normally) */
     free(ctx->cache_dir);
     free(ctx->kernel_dir);
     free(ctx->build_log);

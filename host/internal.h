@@ -39,6 +39,11 @@ struct mcl_context {
     mcl_shared *shared; /* program cache and tuning DB, shared with mcl_context_create_shared children */
     mcl_cache_stats stats;
     mcl_tunedb *tunedb; /* tuning database in use (NULL: none); owned by shared */
+    /* program requests collected between mcl_programs_defer and
+     * mcl_programs_flush, built as one bundle (program.c) */
+    int defer;
+    struct mcl_pending *pending;
+    size_t n_pending, cap_pending;
 };
 
 /* What a context and its mcl_context_create_shared children share. The
@@ -76,13 +81,26 @@ void mcl_defs_add(mcl_defs *d, const char *name, long value);
  * cl_kernels/<family>.cl) built with `defs`; programs are cached. */
 mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *defs,
                           const char *kernel, cl_kernel *out);
+/* Bundles: from mcl_programs_defer on, mcl_op_kernel only records the
+ * program an op needs; mcl_programs_flush builds every recorded program
+ * that is not cached yet as one OpenCL program (each variant's kernels
+ * renamed apart), then ends the deferral. A driver pays a fixed cost per
+ * program (POCL: ~0.09 s, mostly parsing its OpenCL C header), so a plan
+ * builds one program instead of one per kernel variant. If the bundle
+ * fails to build, a warning is logged and the variants are built one by
+ * one as before (so a real build error is reported for its own variant).
+ * flush(ctx, 0) drops the requests (a plan that failed). */
+void mcl_programs_defer(mcl_context *ctx);
+/* Record that a kernel of (family, defs) will be needed (deferred mode). */
+mcl_status mcl_kernel_request(mcl_context *ctx, const char *family, const mcl_defs *defs);
+mcl_status mcl_programs_flush(mcl_context *ctx, int build);
 /* Releases the programs of a shared state (its last context is going). */
 /* Write every program built from source and not yet saved to ctx's disk
  * cache (mcl_context_save_cache, mcl_context_destroy). Failures are logged;
  * with report they also give MCL_STATUS_IO_ERROR and set the last error. */
 mcl_status mcl_programs_save(mcl_context *ctx, int report);
 void mcl_programs_release(mcl_context *ctx, mcl_shared *sh);
-/* Programs in the context's in-memory cache. */
+/* Distinct programs in the context's in-memory cache (a bundle counts once). */
 size_t mcl_programs_count(const mcl_context *ctx);
 
 /* Embedded sources (generated at build time). */
@@ -148,6 +166,11 @@ struct mcl_op {
     int tun_src;           /* MCL_TUN_SRC_*: where reshape took op->tun from */
     const char *kname;
     cl_kernel kernel;
+    /* a kernel requested while program builds were deferred: created by
+     * mcl_op_kernel_resolve */
+    int kpending;
+    const char *kfamily, *kfunc;
+    mcl_defs kdefs;
     cl_uint dims;
     size_t gws[3], lws[3];
     int use_lws;
@@ -165,8 +188,12 @@ mcl_status mcl_create_check(mcl_context *ctx, const char *kind, mcl_op **out);
 /* Upload n floats (or zeros if src is NULL) padded with zeros to a whole
  * number of channel blocks. */
 mcl_status mcl_upload_padded(mcl_context *ctx, const float *src, uint32_t n, cl_mem *out);
-/* Fetch a kernel into op->kernel (releasing the previous one). */
+/* Fetch a kernel into op->kernel (releasing the previous one); while the
+ * context defers builds, only record it (mcl_programs_defer). */
 mcl_status mcl_op_kernel(mcl_op *op, const char *family, const mcl_defs *defs, const char *kernel);
+/* Create the kernel an op recorded while builds were deferred (no-op
+ * otherwise). */
+mcl_status mcl_op_kernel_resolve(mcl_op *op);
 /* Set kernel arg i to a cl_mem / int; returns a status naming the op. */
 mcl_status mcl_arg_mem(mcl_op *op, cl_kernel k, cl_uint i, cl_mem m);
 mcl_status mcl_arg_int(mcl_op *op, cl_kernel k, cl_uint i, int v);

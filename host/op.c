@@ -199,7 +199,26 @@ mcl_status mcl_op_kernel(mcl_op *op, const char *family, const mcl_defs *defs, c
     if (op->kernel)
         op->ctx->cl->clReleaseKernel(op->kernel);
     op->kernel = NULL;
+    op->kpending = 0;
+    if (op->ctx->defer) {
+        mcl_status st = mcl_kernel_request(op->ctx, family, defs);
+        if (st == MCL_STATUS_OK) {
+            op->kpending = 1;
+            op->kfamily = family;
+            op->kfunc = kernel;
+            op->kdefs = *defs;
+        }
+        return st;
+    }
     return mcl_kernel_get(op->ctx, family, defs, kernel, &op->kernel);
+}
+
+mcl_status mcl_op_kernel_resolve(mcl_op *op)
+{
+    if (!op->kpending)
+        return MCL_STATUS_OK;
+    op->kpending = 0;
+    return mcl_kernel_get(op->ctx, op->kfamily, &op->kdefs, op->kfunc, &op->kernel);
 }
 
 static mcl_status set_arg(mcl_op *op, cl_kernel k, cl_uint i, size_t size, const void *v, const char *type)

@@ -32,6 +32,15 @@ struct mcl_program_entry {
     cl_program program;
     hash128 disk_key; /* its name in the disk cache */
     int unsaved;      /* built from source, not yet in the disk cache */
+    int alias;        /* a variant inside a bundle: shares the bundle entry's program */
+    char suffix[16];  /* its kernels' name suffix in that program ("" outside bundles) */
+};
+
+/* A program requested while builds are deferred (mcl_programs_defer). */
+struct mcl_pending {
+    char *key;    /* "family|options", as the in-memory cache's */
+    char *family;
+    char *defs;   /* the -D list */
 };
 
 static const char k_magic[8] = {'M', 'C', 'L', 'B', 'I', 'N', '0', '1'};
@@ -95,57 +104,57 @@ static char *read_file(const char *path, size_t *size)
     return buf;
 }
 
+/* The text of one embedded source ("common" or a family), or of its file
+ * under kernel_dir; malloc'd, NUL-terminated. */
+static mcl_status load_part(mcl_context *ctx, const char *name, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    if (ctx->kernel_dir) {
+        char path[1024];
+        if (strcmp(name, "common") == 0)
+            snprintf(path, sizeof path, "%s/common/common.cl", ctx->kernel_dir);
+        else
+            snprintf(path, sizeof path, "%s/%s.cl", ctx->kernel_dir, name);
+        *text = read_file(path, len);
+        if (!*text)
+            return mcl_fail(ctx, MCL_STATUS_IO_ERROR, "kernel_dir override: cannot read %s: %s", path,
+                            strerror(errno));
+        return MCL_STATUS_OK;
+    }
+    const mcl_embedded_source *src = NULL;
+    for (size_t k = 0; k < mcl_embedded_count; k++)
+        if (strcmp(mcl_embedded_sources[k].name, name) == 0)
+            src = &mcl_embedded_sources[k];
+    if (!src)
+        return mcl_fail(ctx, MCL_STATUS_NOT_FOUND, "no embedded kernel source named \"%s\"", name);
+    *text = malloc(src->size + 1);
+    if (!*text)
+        return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "copying kernel source %s", name);
+    memcpy(*text, src->text, src->size);
+    (*text)[src->size] = 0;
+    *len = src->size;
+    return MCL_STATUS_OK;
+}
+
 /* Source text of a family: the common header, then the family's file.
  * Returns a malloc'd string. */
 static mcl_status load_source(mcl_context *ctx, const char *family, char **out, size_t *size)
 {
-    const char *parts[2] = {"common", family};
     char *text[2] = {NULL, NULL};
     size_t len[2] = {0, 0};
-    mcl_status st = MCL_STATUS_OK;
-    for (int i = 0; i < 2; i++) {
-        if (ctx->kernel_dir) {
-            char path[1024];
-            if (i == 0)
-                snprintf(path, sizeof path, "%s/common/common.cl", ctx->kernel_dir);
-            else
-                snprintf(path, sizeof path, "%s/%s.cl", ctx->kernel_dir, parts[i]);
-            text[i] = read_file(path, &len[i]);
-            if (!text[i]) {
-                st = mcl_fail(ctx, MCL_STATUS_IO_ERROR, "kernel_dir override: cannot read %s: %s", path,
-                              strerror(errno));
-                goto done;
-            }
-        } else {
-            const mcl_embedded_source *src = NULL;
-            for (size_t k = 0; k < mcl_embedded_count; k++)
-                if (strcmp(mcl_embedded_sources[k].name, parts[i]) == 0)
-                    src = &mcl_embedded_sources[k];
-            if (!src) {
-                st = mcl_fail(ctx, MCL_STATUS_NOT_FOUND, "no embedded kernel source named \"%s\"", parts[i]);
-                goto done;
-            }
-            text[i] = malloc(src->size + 1);
-            if (!text[i]) {
-                st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "copying kernel source %s", parts[i]);
-                goto done;
-            }
-            memcpy(text[i], src->text, src->size);
-            text[i][src->size] = 0;
-            len[i] = src->size;
-        }
-    }
-    *out = malloc(len[0] + len[1] + 2);
-    if (!*out) {
+    mcl_status st = load_part(ctx, "common", &text[0], &len[0]);
+    if (st == MCL_STATUS_OK)
+        st = load_part(ctx, family, &text[1], &len[1]);
+    if (st == MCL_STATUS_OK && !(*out = malloc(len[0] + len[1] + 2)))
         st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "kernel source of %zu bytes", len[0] + len[1]);
-        goto done;
+    if (st == MCL_STATUS_OK) {
+        memcpy(*out, text[0], len[0]);
+        (*out)[len[0]] = '\n';
+        memcpy(*out + len[0] + 1, text[1], len[1]);
+        (*out)[len[0] + len[1] + 1] = 0;
+        *size = len[0] + len[1] + 1;
     }
-    memcpy(*out, text[0], len[0]);
-    (*out)[len[0]] = '\n';
-    memcpy(*out + len[0] + 1, text[1], len[1]);
-    (*out)[len[0] + len[1] + 1] = 0;
-    *size = len[0] + len[1] + 1;
-done:
     free(text[0]);
     free(text[1]);
     return st;
@@ -276,14 +285,12 @@ done:
     return rc;
 }
 
-static mcl_status build_program(mcl_context *ctx, const char *family, const char *opts, cl_program *out,
-                                hash128 *disk_key, int *from_source)
+/* Build (or load from the disk cache) the program of source src with
+ * options opts; `what` names it in errors. */
+static mcl_status build_source(mcl_context *ctx, const char *what, const char *opts, const char *src, size_t size,
+                               cl_program *out, hash128 *disk_key, int *from_source)
 {
-    char *src = NULL;
-    size_t size = 0;
-    mcl_status st = load_source(ctx, family, &src, &size);
-    if (st != MCL_STATUS_OK)
-        return st;
+    mcl_status st = MCL_STATUS_OK;
     double t0 = now_ms();
     hash128 key = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
     const char *ver = MCL_VERSION_STRING;
@@ -311,8 +318,8 @@ static mcl_status build_program(mcl_context *ctx, const char *family, const char
         keep_build_log(ctx, prog);
         if (err != CL_SUCCESS) {
             ctx->last_cl_error = err;
-            st = mcl_fail(ctx, MCL_STATUS_BUILD_FAILED, "building kernel family %s with options \"%s\": %s (%d); build log: %.300s",
-                          family, opts, mcl_cl_error_name(err), (int)err, ctx->build_log ? ctx->build_log : "");
+            st = mcl_fail(ctx, MCL_STATUS_BUILD_FAILED, "building %s with options \"%s\": %s (%d); build log: %.300s",
+                          what, opts, mcl_cl_error_name(err), (int)err, ctx->build_log ? ctx->build_log : "");
             ctx->cl->clReleaseProgram(prog);
             prog = NULL;
             goto done;
@@ -323,8 +330,61 @@ static mcl_status build_program(mcl_context *ctx, const char *family, const char
     ctx->stats.build_ms += now_ms() - t0;
     *out = prog;
 done:
+    return st;
+}
+
+static mcl_status build_program(mcl_context *ctx, const char *family, const char *opts, cl_program *out,
+                                hash128 *disk_key, int *from_source)
+{
+    char *src = NULL;
+    size_t size = 0;
+    mcl_status st = load_source(ctx, family, &src, &size);
+    if (st != MCL_STATUS_OK)
+        return st;
+    char what[96];
+    snprintf(what, sizeof what, "kernel family %s", family);
+    st = build_source(ctx, what, opts, src, size, out, disk_key, from_source);
     free(src);
     return st;
+}
+
+/* The build options of a variant and its in-memory cache key. */
+static void variant_key(const mcl_context *ctx, const char *family, const char *defs, char *opts, size_t nopts,
+                        char *key, size_t nkey)
+{
+    /* MCL_CPU: see MCL_OUTLINE in cl_kernels/common/common.cl */
+    snprintf(opts, nopts, "-cl-std=CL1.2%s %s", ctx->info.is_gpu ? "" : " -DMCL_CPU=1", defs);
+    snprintf(key, nkey, "%s|%s", family, opts);
+}
+
+/* The in-memory cache entry of key, or NULL; sh->lock held. */
+static mcl_program_entry *find_entry(mcl_shared *sh, const char *key)
+{
+    mcl_program_entry *e = sh->programs;
+    while (e && strcmp(e->key, key) != 0)
+        e = e->next;
+    return e;
+}
+
+/* Add an entry for prog; sh->lock held. NULL if out of memory. The entry
+ * owns the program's reference, except an alias, which borrows its
+ * bundle's (entries all go together, in mcl_programs_release). */
+static mcl_program_entry *add_entry(mcl_context *ctx, const char *key, cl_program prog, int alias,
+                                    const char *suffix)
+{
+    mcl_program_entry *e = calloc(1, sizeof *e);
+    size_t kl = strlen(key) + 1;
+    if (!e || !(e->key = malloc(kl))) {
+        free(e);
+        return NULL;
+    }
+    memcpy(e->key, key, kl);
+    e->program = prog;
+    e->alias = alias;
+    snprintf(e->suffix, sizeof e->suffix, "%s", suffix ? suffix : "");
+    e->next = ctx->shared->programs;
+    ctx->shared->programs = e;
+    return e;
 }
 
 mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *defs, const char *kernel,
@@ -332,19 +392,14 @@ mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *
 {
     if (defs->overflow)
         return mcl_fail(ctx, MCL_STATUS_OVERFLOW, "option string for kernel family %s is too long", family);
-    char opts[640];
-    /* MCL_CPU: see MCL_OUTLINE in cl_kernels/common/common.cl */
-    snprintf(opts, sizeof opts, "-cl-std=CL1.2%s %s", ctx->info.is_gpu ? "" : " -DMCL_CPU=1", defs->text);
-    char key[768];
-    snprintf(key, sizeof key, "%s|%s", family, opts);
+    char opts[640], key[768];
+    variant_key(ctx, family, defs->text, opts, sizeof opts, key, sizeof key);
     /* the cache may be shared with other threads' contexts: the lock is held
      * through a build, so that two threads never build one program twice;
      * entries live until the last context goes, so e stays valid unlocked */
     mcl_shared *sh = ctx->shared;
     pthread_mutex_lock(&sh->lock);
-    mcl_program_entry *e = sh->programs;
-    while (e && strcmp(e->key, key) != 0)
-        e = e->next;
+    mcl_program_entry *e = find_entry(sh, key);
     if (e) {
         ctx->stats.memory_hits++;
     } else {
@@ -356,33 +411,398 @@ mcl_status mcl_kernel_get(mcl_context *ctx, const char *family, const mcl_defs *
             pthread_mutex_unlock(&sh->lock);
             return st;
         }
-        e = calloc(1, sizeof *e);
-        size_t kl = strlen(key) + 1;
-        if (!e || !(e->key = malloc(kl))) {
-            free(e);
+        if (!(e = add_entry(ctx, key, prog, 0, NULL))) {
             ctx->cl->clReleaseProgram(prog);
             pthread_mutex_unlock(&sh->lock);
             return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "program cache entry");
         }
-        memcpy(e->key, key, kl);
-        e->program = prog;
         e->disk_key = disk_key;
         e->unsaved = from_source && ctx->cache_dir && *ctx->cache_dir;
-        e->next = sh->programs;
-        sh->programs = e;
     }
     pthread_mutex_unlock(&sh->lock);
+    char name[128];
+    snprintf(name, sizeof name, "%s%s", kernel, e->suffix);
     cl_int err = CL_SUCCESS;
-    *out = ctx->cl->clCreateKernel(e->program, kernel, &err);
+    *out = ctx->cl->clCreateKernel(e->program, name, &err);
     if (!*out || err != CL_SUCCESS) {
         if (*out)
             ctx->cl->clReleaseKernel(*out);
         *out = NULL;
-        char what[128];
-        snprintf(what, sizeof what, "clCreateKernel(%s) of family %s", kernel, family);
+        char what[192];
+        snprintf(what, sizeof what, "clCreateKernel(%s) of family %s", name, family);
         return mcl_cl_fail(ctx, err, what);
     }
     return MCL_STATUS_OK;
+}
+
+/* ---- bundles ---- */
+
+void mcl_programs_defer(mcl_context *ctx) { ctx->defer = 1; }
+
+static void pending_clear(mcl_context *ctx)
+{
+    for (size_t i = 0; i < ctx->n_pending; i++) {
+        free(ctx->pending[i].key);
+        free(ctx->pending[i].family);
+        free(ctx->pending[i].defs);
+    }
+    free(ctx->pending);
+    ctx->pending = NULL;
+    ctx->n_pending = ctx->cap_pending = 0;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+mcl_status mcl_kernel_request(mcl_context *ctx, const char *family, const mcl_defs *defs)
+{
+    if (defs->overflow)
+        return mcl_fail(ctx, MCL_STATUS_OVERFLOW, "option string for kernel family %s is too long", family);
+    char opts[640], key[768];
+    variant_key(ctx, family, defs->text, opts, sizeof opts, key, sizeof key);
+    for (size_t i = 0; i < ctx->n_pending; i++)
+        if (strcmp(ctx->pending[i].key, key) == 0)
+            return MCL_STATUS_OK;
+    if (ctx->n_pending == ctx->cap_pending) {
+        size_t cap = ctx->cap_pending ? 2 * ctx->cap_pending : 16;
+        struct mcl_pending *p = realloc(ctx->pending, cap * sizeof *p);
+        if (!p)
+            return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "program request list");
+        ctx->pending = p;
+        ctx->cap_pending = cap;
+    }
+    struct mcl_pending *r = &ctx->pending[ctx->n_pending];
+    r->key = dup_str(key);
+    r->family = dup_str(family);
+    r->defs = dup_str(defs->text);
+    if (!r->key || !r->family || !r->defs) {
+        free(r->key);
+        free(r->family);
+        free(r->defs);
+        return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "program request");
+    }
+    ctx->n_pending++;
+    return MCL_STATUS_OK;
+}
+
+/* A growing string; oom set on the first failed growth. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_ident(sbuf *b, const char *pre, const char *id, size_t n, const char *post)
+{
+    sb_str(b, pre);
+    sb_add(b, id, n);
+    sb_str(b, post);
+}
+
+static int ident_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
+
+/* The names a family's text defines at file scope, one line at a time:
+ * kind 'd' macros (#define NAME), kind 'f' kernels (__kernel void NAME)
+ * and static functions (static ... NAME( on the line). Calls fn for each. */
+static void scan_names(const char *text, void (*fn)(void *, char, const char *, size_t), void *user)
+{
+    const char *line = text;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        if (!end)
+            end = line + strlen(line);
+        const char *q = line;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+        if (*q == '#') {
+            q++;
+            while (q < end && (*q == ' ' || *q == '\t'))
+                q++;
+            if ((size_t)(end - q) > 7 && strncmp(q, "define", 6) == 0 && (q[6] == ' ' || q[6] == '\t')) {
+                q += 7;
+                while (q < end && (*q == ' ' || *q == '\t'))
+                    q++;
+                const char *id = q;
+                while (q < end && ident_char(*q))
+                    q++;
+                if (q > id)
+                    fn(user, 'd', id, (size_t)(q - id));
+            }
+        } else if (q == line && (strncmp(q, "__kernel void ", 14) == 0 || strncmp(q, "static ", 7) == 0)) {
+            const char *paren = memchr(q, '(', (size_t)(end - q));
+            if (paren) {
+                const char *e = paren;
+                while (e > q && (e[-1] == ' ' || e[-1] == '\t'))
+                    e--;
+                const char *id = e;
+                while (id > q && ident_char(id[-1]))
+                    id--;
+                if (e > id)
+                    fn(user, 'f', id, (size_t)(e - id));
+            }
+        }
+        line = *end ? end + 1 : end;
+    }
+}
+
+typedef struct { sbuf *b; const char *suffix; char kind; } scan_emit;
+
+/* "\nNAME\n" in names (a newline-separated list starting with "\n")? */
+static int has_name(const char *names, const char *id, size_t n)
+{
+    for (const char *p = names; (p = strstr(p, "\n")) != NULL; p++)
+        if (strncmp(p + 1, id, n) == 0 && p[1 + n] == '\n')
+            return 1;
+    return 0;
+}
+/* collect every name into a list (common's) */
+static void collect_name(void *u, char kind, const char *id, size_t n)
+{
+    (void)kind;
+    sb_add(u, id, n);
+    sb_str(u, "\n");
+}
+typedef struct { const char *names; int clash; } scan_clash;
+static void check_clash(void *u, char kind, const char *id, size_t n)
+{
+    (void)kind;
+    scan_clash *c = u;
+    c->clash |= has_name(c->names, id, n);
+}
+
+/* 'f' names: #define NAME NAME<suffix> before the text */
+static void emit_rename(void *u, char kind, const char *id, size_t n)
+{
+    scan_emit *s = u;
+    if (kind != 'f')
+        return;
+    sb_ident(s->b, "#define ", id, n, " ");
+    sb_add(s->b, id, n);
+    sb_str(s->b, s->suffix);
+    sb_str(s->b, "\n");
+}
+/* every name: #undef after the text */
+static void emit_undef(void *u, char kind, const char *id, size_t n)
+{
+    (void)kind;
+    sb_ident(((scan_emit *)u)->b, "#undef ", id, n, "\n");
+}
+
+/* Append variant r of a bundle: its -D list as #defines (CB, set once for
+ * the bundle, must match), its functions renamed with suffix, the family's
+ * text, then every name it defined #undef'd. 0 if the variant cannot be
+ * bundled (a CB that differs, an option not of the form -DNAME=VALUE). */
+static int bundle_variant(sbuf *b, const char *defs, const char *text, const char *suffix, uint32_t cb,
+                          const char *common_names)
+{
+    sbuf undefs = {0};
+    scan_clash clash = {common_names, 0};
+    scan_names(text, check_clash, &clash);
+    if (clash.clash) /* a name of its own would hide or undo one of common's */
+        goto refuse;
+    const char *q = defs;
+    while (*q) {
+        while (*q == ' ')
+            q++;
+        if (!*q)
+            break;
+        if (strncmp(q, "-D", 2) != 0)
+            goto refuse;
+        q += 2;
+        const char *id = q;
+        while (ident_char(*q))
+            q++;
+        const char *id_end = q;
+        if (id_end == id || *q != '=')
+            goto refuse;
+        const char *val = ++q;
+        while (*q && *q != ' ')
+            q++;
+        if ((size_t)(id_end - id) == 2 && strncmp(id, "CB", 2) == 0) {
+            if (strtol(val, NULL, 10) != (long)cb)
+                goto refuse;
+            continue;
+        }
+        if (has_name(common_names, id, (size_t)(id_end - id)))
+            goto refuse;
+        sb_ident(b, "#define ", id, (size_t)(id_end - id), " ");
+        sb_add(b, val, (size_t)(q - val));
+        sb_str(b, "\n");
+        sb_ident(&undefs, "#undef ", id, (size_t)(id_end - id), "\n");
+    }
+    scan_emit se = {b, suffix, 0};
+    scan_names(text, emit_rename, &se);
+    sb_str(b, text);
+    sb_str(b, "\n");
+    scan_names(text, emit_undef, &se);
+    if (undefs.p)
+        sb_str(b, undefs.p);
+    free(undefs.p);
+    b->oom |= undefs.oom;
+    return 1;
+refuse:
+    free(undefs.p);
+    return 0;
+}
+
+static int defs_cb(const char *defs, uint32_t *cb)
+{
+    const char *p = strstr(defs, "-DCB=");
+    if (!p || (p != defs && p[-1] != ' '))
+        return 0;
+    *cb = (uint32_t)strtoul(p + 5, NULL, 10);
+    return 1;
+}
+
+mcl_status mcl_programs_flush(mcl_context *ctx, int build)
+{
+    ctx->defer = 0;
+    mcl_shared *sh = ctx->shared;
+    mcl_status st = MCL_STATUS_OK;
+    sbuf src = {0};
+    char **texts = NULL;
+    int *in_bundle = NULL;
+    size_t n = 0, nb = 0;
+    uint32_t cb = 0;
+    int locked = 0;
+    if (!build || ctx->n_pending < 2) /* one variant: its own program, as outside a plan */
+        goto done;
+    n = ctx->n_pending;
+    texts = calloc(n, sizeof *texts);
+    in_bundle = calloc(n, sizeof *in_bundle);
+    if (!texts || !in_bundle)
+        goto done; /* the variants are built one by one */
+    /* the lock is held through the build, as in mcl_kernel_get: another
+     * context of the family flushing the same requests waits, then finds
+     * them cached */
+    pthread_mutex_lock(&sh->lock);
+    locked = 1;
+    for (size_t i = 0; i < n; i++)
+        in_bundle[i] = find_entry(sh, ctx->pending[i].key) == NULL;
+    char *common = NULL;
+    size_t len = 0;
+    if (!defs_cb(ctx->pending[0].defs, &cb) || load_part(ctx, "common", &common, &len) != MCL_STATUS_OK) {
+        mcl_clear_error();
+        goto done;
+    }
+    char head[64];
+    snprintf(head, sizeof head, "#define CB %u\n", (unsigned)cb);
+    sb_str(&src, head);
+    sb_str(&src, common);
+    sb_str(&src, "\n");
+    sbuf cnames = {0};
+    sb_str(&cnames, "\n");
+    scan_names(common, collect_name, &cnames);
+    free(common);
+    if (cnames.oom) {
+        free(cnames.p);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!in_bundle[i])
+            continue;
+        if (load_part(ctx, ctx->pending[i].family, &texts[i], &len) != MCL_STATUS_OK) {
+            mcl_clear_error();
+            in_bundle[i] = 0;
+            continue;
+        }
+        char suffix[16];
+        snprintf(suffix, sizeof suffix, "_mclb%zu", nb);
+        size_t mark = src.len;
+        if (!bundle_variant(&src, ctx->pending[i].defs, texts[i], suffix, cb, cnames.p)) {
+            src.len = mark; /* left to build on its own */
+            if (src.p)
+                src.p[mark] = 0;
+            in_bundle[i] = 0;
+            continue;
+        }
+        nb++;
+    }
+    free(cnames.p);
+    if (nb < 2 || src.oom)
+        goto done;
+    char opts[64];
+    snprintf(opts, sizeof opts, "-cl-std=CL1.2%s", ctx->info.is_gpu ? "" : " -DMCL_CPU=1");
+    cl_program prog = NULL;
+    hash128 disk_key;
+    int from_source = 0;
+    char what[64];
+    snprintf(what, sizeof what, "a bundle of %zu kernel variants", nb);
+    char *saved_log = ctx->build_log ? dup_str(ctx->build_log) : NULL;
+    if (build_source(ctx, what, opts, src.p, src.len, &prog, &disk_key, &from_source) != MCL_STATUS_OK) {
+        mcl_log(ctx, MCL_LOG_WARN, "%s; building the variants one by one", mcl_last_error());
+        mcl_clear_error();
+        free(ctx->build_log);
+        ctx->build_log = saved_log;
+        goto done;
+    }
+    free(saved_log);
+    /* the bundle's own entry (saved to the disk cache), then one alias per
+     * variant, which mcl_kernel_get finds by the variant's usual key */
+    char bkey[64];
+    snprintf(bkey, sizeof bkey, "bundle|%016llx%016llx", (unsigned long long)disk_key.a,
+             (unsigned long long)disk_key.b);
+    mcl_program_entry *owner = find_entry(sh, bkey);
+    if (owner) { /* built by another context of the family meanwhile */
+        ctx->cl->clReleaseProgram(prog);
+        prog = owner->program;
+    } else if (!(owner = add_entry(ctx, bkey, prog, 0, NULL))) {
+        ctx->cl->clReleaseProgram(prog);
+        st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "program cache entry");
+        goto done;
+    } else {
+        owner->disk_key = disk_key;
+        owner->unsaved = from_source && ctx->cache_dir && *ctx->cache_dir;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_bundle[i])
+            continue;
+        char suffix[16];
+        snprintf(suffix, sizeof suffix, "_mclb%zu", k++);
+        if (!find_entry(sh, ctx->pending[i].key) && !add_entry(ctx, ctx->pending[i].key, prog, 1, suffix)) {
+            st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "program cache entry");
+            break;
+        }
+    }
+done:
+    if (locked)
+        pthread_mutex_unlock(&sh->lock);
+    if (texts)
+        for (size_t i = 0; i < n; i++)
+            free(texts[i]);
+    free(texts);
+    free(in_bundle);
+    free(src.p);
+    pending_clear(ctx);
+    return st;
 }
 
 mcl_status mcl_programs_save(mcl_context *ctx, int report)
@@ -421,7 +841,8 @@ void mcl_programs_release(mcl_context *ctx, mcl_shared *sh)
     mcl_program_entry *e = sh->programs;
     while (e) {
         mcl_program_entry *n = e->next;
-        ctx->cl->clReleaseProgram(e->program);
+        if (!e->alias)
+            ctx->cl->clReleaseProgram(e->program);
         free(e->key);
         free(e);
         e = n;
@@ -436,7 +857,7 @@ size_t mcl_programs_count(const mcl_context *ctx)
         return 0;
     pthread_mutex_lock(&ctx->shared->lock);
     for (const mcl_program_entry *e = ctx->shared->programs; e; e = e->next)
-        n++;
+        n += !e->alias;
     pthread_mutex_unlock(&ctx->shared->lock);
     return n;
 }

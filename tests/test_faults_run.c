@@ -285,6 +285,62 @@ static void run_a(net *n, long arm, summary *sum)
     assert_all_released(when);
 }
 
+/* Bundles (host/program.c): a plan builds its kernel variants as one
+ * program; when that build fails, a warning is logged and the variants are
+ * built one by one, and the network still computes the reference. */
+static char g_warn[2048];
+static void warn_log(void *user, mcl_log_level level, const char *msg)
+{
+    (void)user;
+    if (level == MCL_LOG_WARN && !g_warn[0])
+        snprintf(g_warn, sizeof g_warn, "%s", msg);
+}
+
+Test(faults_run, bundle_build_failure_builds_variants_one_by_one, .timeout = 600)
+{
+    cr_assert(fi_install() == 0);
+    static net n;
+    net_load(&n);
+    char why[200] = "";
+    const char *step = "";
+    /* a clean plan: one program, built by the first clBuildProgram */
+    fi_reset();
+    fi_trace(1);
+    mcl_context_options o = {.tuning_db = ""};
+    mcl_context *ctx = NULL;
+    cr_assert(mcl_context_create(&o, &ctx) == MCL_STATUS_OK, "%s", mcl_last_error());
+    cr_assert(plan_and_run(&n, ctx, &step) == MCL_STATUS_OK, "%s: %s", step, mcl_last_error());
+    fi_trace(0);
+    mcl_cache_stats cs;
+    mcl_context_cache_stats(ctx, &cs);
+    cr_assert(cs.programs_built == 1, "%s: %u programs built, want 1 bundle", n.name, cs.programs_built);
+    cr_assert(net_matches(&n, why, sizeof why), "bundled plan: %s", why);
+    mcl_context_destroy(ctx);
+    long first = 0;
+    for (long k = 1; k <= fi_calls() && !first; k++)
+        if (!strcmp(fi_trace_fn(k), "clBuildProgram"))
+            first = k;
+    cr_assert(first > 0, "no clBuildProgram call");
+    /* that build fails: the variants are built one by one */
+    fi_reset();
+    fi_arm(first);
+    g_warn[0] = 0;
+    o.log = warn_log;
+    o.log_level = MCL_LOG_WARN;
+    ctx = NULL;
+    cr_assert(mcl_context_create(&o, &ctx) == MCL_STATUS_OK, "%s", mcl_last_error());
+    ref_fill_nan(n.got, n.ny);
+    cr_assert(plan_and_run(&n, ctx, &step) == MCL_STATUS_OK, "%s after the bundle failed: %s", step, mcl_last_error());
+    cr_assert(fi_fired(), "call %ld did not fail", first);
+    mcl_context_cache_stats(ctx, &cs);
+    cr_assert(cs.programs_built > 1, "%u programs built after the bundle failed", cs.programs_built);
+    cr_assert(strstr(g_warn, "one by one") != NULL, "no warning about the failed bundle (first warning: \"%s\")", g_warn);
+    cr_assert(net_matches(&n, why, sizeof why), "variants built one by one: %s", why);
+    mcl_context_destroy(ctx);
+    assert_all_released("bundle fallback");
+    fi_uninstall();
+}
+
 Test(faults_run, network_every_call, .timeout = 3600)
 {
     cr_assert(fi_install() == 0, "fault injector: no OpenCL or a table entry without a wrapper");

@@ -115,6 +115,12 @@ static void check_net(const net *nt, int passes)
     mcl_context *ctx = ctx_new();
     mcl_plan_stats st;
     float *y = run_plan(ctx, g, 0, x, xn, yn, &st);
+    /* a fresh context builds the plan's kernel variants as one program */
+    mcl_cache_stats cs;
+    mcl_context_cache_stats(ctx, &cs);
+    cr_expect(cs.programs_built + cs.programs_loaded == 1 && st.programs == 1,
+              "%s: %u programs built and %u loaded, %zu in the plan, for %zu kernels (want one bundle)", nt->name,
+              cs.programs_built, cs.programs_loaded, st.programs, st.kernels);
     double e = rel_err(y, ref[0], yn);
     cr_log_info("%s: %zu kernels, %zu shuffle kernels, rel err %.2e vs reference", nt->name, st.kernels,
                 st.shuffle_kernels, e);

@@ -26,6 +26,60 @@ typedef MCL_CAT(float, CB) floatx;
 #define vloadx MCL_CAT(vload, CB)
 #define vstorex MCL_CAT(vstore, CB)
 
+/* Half- and quarter-block vectors, lane indices and interleaves (the
+ * channel gather's runs, channel.cl). */
+#if CB == 16
+#define MCL_R2 8
+#elif CB == 8
+#define MCL_R2 4
+#else
+#define MCL_R2 2
+#endif
+typedef MCL_CAT(float, MCL_R2) floath;
+typedef MCL_CAT(int, MCL_R2) inth;
+typedef MCL_CAT(int, CB) intx;
+#define vloadh MCL_CAT(vload, MCL_R2)
+#if CB == 16
+#define MCL_LANES_X (intx)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define MCL_LANES_H (inth)(0, 1, 2, 3, 4, 5, 6, 7)
+#define MCL_ZIP2(e, o)                                                                                     \
+    (floatx)((e).s0, (o).s0, (e).s1, (o).s1, (e).s2, (o).s2, (e).s3, (o).s3, (e).s4, (o).s4, (e).s5, (o).s5, \
+             (e).s6, (o).s6, (e).s7, (o).s7)
+#elif CB == 8
+#define MCL_LANES_X (intx)(0, 1, 2, 3, 4, 5, 6, 7)
+#define MCL_LANES_H (inth)(0, 1, 2, 3)
+#define MCL_ZIP2(e, o) (floatx)((e).s0, (o).s0, (e).s1, (o).s1, (e).s2, (o).s2, (e).s3, (o).s3)
+#else
+#define MCL_LANES_X (intx)(0, 1, 2, 3)
+#define MCL_LANES_H (inth)(0, 1)
+#define MCL_ZIP2(e, o) (floatx)((e).s0, (o).s0, (e).s1, (o).s1)
+#endif
+
+#if CB >= 8 /* runs of CB/4 lanes for 4 groups */
+#if CB == 16
+#define MCL_R4 4
+#else
+#define MCL_R4 2
+#endif
+typedef MCL_CAT(float, MCL_R4) floatq;
+typedef MCL_CAT(int, MCL_R4) intq;
+#define vloadq MCL_CAT(vload, MCL_R4)
+#if CB == 16
+#define MCL_LANES_Q (intq)(0, 1, 2, 3)
+#define MCL_ZIP4(a, b, c, d)                                                                              \
+    (floatx)((a).s0, (b).s0, (c).s0, (d).s0, (a).s1, (b).s1, (c).s1, (d).s1, (a).s2, (b).s2, (c).s2, (d).s2, \
+             (a).s3, (b).s3, (c).s3, (d).s3)
+#else
+#define MCL_LANES_Q (intq)(0, 1)
+#define MCL_ZIP4(a, b, c, d) (floatx)((a).s0, (b).s0, (c).s0, (d).s0, (a).s1, (b).s1, (c).s1, (d).s1)
+#endif
+#define MCL_G4_RUNS 1
+#define MCL_RUNS_PATH(g) ((g) == 1 || (g) == 2 || (g) == 4)
+#else
+#define MCL_G4_RUNS 0
+#define MCL_RUNS_PATH(g) ((g) == 1 || (g) == 2)
+#endif
+
 /* Aligned block access to global memory, as vloadx / vstorex but only where
  * p + i * CB is a whole number of blocks from a buffer's base (a pixel's
  * block, a weight vector, a bias block), which OpenCL aligns for floatx.
@@ -41,17 +95,11 @@ typedef MCL_CAT(float, CB) floatx;
 #define MCL_RELU(x) select(fmax((x), 0.0f), (x), isnan(x))
 #define MCL_RELU6(x) select(clamp((x), 0.0f, 6.0f), (x), isnan(x))
 
-#ifdef ACT
-#if ACT == 0
-#define ACTIVATE(x) (x)
-#elif ACT == 1
-#define ACTIVATE(x) MCL_RELU(x)
-#elif ACT == 2
-#define ACTIVATE(x) MCL_RELU6(x)
-#else
-#error "ACT must be 0 (none), 1 (relu) or 2 (relu6)"
-#endif
-#endif
+/* Activation a (0 none, 1 relu, 2 relu6) of x; ACTIVATE uses the family's
+ * ACT switch, looked up where it is used (so that one program can hold
+ * several families' variants: host/program.c, bundles). */
+#define MCL_ACT(a, x) ((a) == 1 ? MCL_RELU(x) : (a) == 2 ? MCL_RELU6(x) : (x))
+#define ACTIVATE(x) MCL_ACT(ACT, x)
 
 /* MCL_OUTLINE: a helper that a few work-items run once (the pass-through
  * rows), kept out of line on CPUs, where POCL generates a kernel's code at
