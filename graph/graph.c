@@ -40,14 +40,6 @@ void mcl_graph_destroy(mcl_graph *g)
     free(g);
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
 
 float *mcl_gdup(const float *src, size_t n)
 {
@@ -73,7 +65,7 @@ static mcl_status new_value(mcl_graph *g, const char *name, const mcl_shape *s, 
     memset(v, 0, sizeof *v);
     v->shape = *s;
     v->producer = producer;
-    v->name = dup_str(name);
+    v->name = mcl_strdup(name);
     if (!v->name)
         return mcl_fail(NULL, MCL_STATUS_OUT_OF_MEMORY, "graph value name");
     *out = (mcl_value)g->n_values++;
@@ -185,7 +177,7 @@ static mcl_status add_node(mcl_graph *g, mcl_gnode *n, const char *name, mcl_val
         snprintf(auto_name, sizeof auto_name, "node%zu", g->n_nodes);
         name = auto_name;
     }
-    if (!(n->name = dup_str(name))) {
+    if (!(n->name = mcl_strdup(name))) {
         st = mcl_fail(NULL, MCL_STATUS_OUT_OF_MEMORY, "node name");
         goto fail;
     }

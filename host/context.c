@@ -192,7 +192,7 @@ static mcl_status choose(const mcl_cl_api *cl, const char *sel, const char *orig
     return MCL_STATUS_OK;
 }
 
-static char *dup_str(const char *s)
+char *mcl_strdup(const char *s)
 {
     if (!s)
         return NULL;
@@ -272,8 +272,8 @@ mcl_status mcl_context_create(const mcl_context_options *opt, mcl_context **out)
     ctx->log_user = opt->log_user;
     ctx->log_level = opt->log_level;
     ctx->profiling = opt->profiling != 0;
-    if ((opt->cache_dir && !(ctx->cache_dir = dup_str(opt->cache_dir))) ||
-        (opt->kernel_dir && !(ctx->kernel_dir = dup_str(opt->kernel_dir)))) {
+    if ((opt->cache_dir && !(ctx->cache_dir = mcl_strdup(opt->cache_dir))) ||
+        (opt->kernel_dir && !(ctx->kernel_dir = mcl_strdup(opt->kernel_dir)))) {
         st = mcl_fail(NULL, MCL_STATUS_OUT_OF_MEMORY, "copying the option strings");
         goto error;
     }
@@ -369,8 +369,8 @@ mcl_status mcl_context_create_shared(mcl_context *parent, mcl_context **out)
     pthread_mutex_unlock(&parent->shared->lock);
     ctx->shared = parent->shared;
     mcl_status st = MCL_STATUS_OK;
-    if ((parent->cache_dir && !(ctx->cache_dir = dup_str(parent->cache_dir))) ||
-        (parent->kernel_dir && !(ctx->kernel_dir = dup_str(parent->kernel_dir)))) {
+    if ((parent->cache_dir && !(ctx->cache_dir = mcl_strdup(parent->cache_dir))) ||
+        (parent->kernel_dir && !(ctx->kernel_dir = mcl_strdup(parent->kernel_dir)))) {
         st = mcl_fail(parent, MCL_STATUS_OUT_OF_MEMORY, "copying the option strings");
         goto error;
     }

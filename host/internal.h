@@ -66,6 +66,8 @@ mcl_status mcl_cl_fail(mcl_context *ctx, cl_int err, const char *what);
 void mcl_log(mcl_context *ctx, mcl_log_level lvl, const char *fmt, ...) MCL_PRINTF(3, 4);
 const char *mcl_cl_error_name(cl_int err);
 void mcl_clear_error(void);
+/* A malloc'd copy of s (NULL if s is NULL or out of memory). */
+char *mcl_strdup(const char *s);
 
 /* ---- programs (program.c) ---- */
 

@@ -451,15 +451,6 @@ static void pending_clear(mcl_context *ctx)
     ctx->n_pending = ctx->cap_pending = 0;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 mcl_status mcl_kernel_request(mcl_context *ctx, const char *family, const mcl_defs *defs)
 {
     if (defs->overflow)
@@ -478,9 +469,9 @@ mcl_status mcl_kernel_request(mcl_context *ctx, const char *family, const mcl_de
         ctx->cap_pending = cap;
     }
     struct mcl_pending *r = &ctx->pending[ctx->n_pending];
-    r->key = dup_str(key);
-    r->family = dup_str(family);
-    r->defs = dup_str(defs->text);
+    r->key = mcl_strdup(key);
+    r->family = mcl_strdup(family);
+    r->defs = mcl_strdup(defs->text);
     if (!r->key || !r->family || !r->defs) {
         free(r->key);
         free(r->family);
@@ -755,7 +746,7 @@ mcl_status mcl_programs_flush(mcl_context *ctx, int build)
     int from_source = 0;
     char what[64];
     snprintf(what, sizeof what, "a bundle of %zu kernel variants", nb);
-    char *saved_log = ctx->build_log ? dup_str(ctx->build_log) : NULL;
+    char *saved_log = ctx->build_log ? mcl_strdup(ctx->build_log) : NULL;
     if (build_source(ctx, what, opts, src.p, src.len, &prog, &disk_key, &from_source) != MCL_STATUS_OK) {
         mcl_log(ctx, MCL_LOG_WARN, "%s; building the variants one by one", mcl_last_error());
         mcl_clear_error();
