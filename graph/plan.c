@@ -90,6 +90,7 @@ struct mcl_plan {
     mcl_tensor *in_io[MCL_GRAPH_MAX_IO], *out_io[MCL_GRAPH_MAX_IO];
     int out_store[MCL_GRAPH_MAX_IO];
     uint32_t disable;
+    int quick; /* mcl_plan_options.quick */
     mcl_plan_stats stats;
     char (*fused)[48]; /* per working node */
     uint8_t *done;     /* per working node: already emitted by a fused step */
@@ -1417,7 +1418,9 @@ static mcl_status reshape_steps(mcl_plan *p);
 static mcl_status finish_steps(mcl_plan *p)
 {
     mcl_programs_defer(p->ctx);
+    p->ctx->quick = p->quick;
     mcl_status st = reshape_steps(p);
+    p->ctx->quick = 0;
     mcl_status fst = mcl_programs_flush(p->ctx, st == MCL_STATUS_OK);
     if (st != MCL_STATUS_OK)
         return st;
@@ -1563,6 +1566,7 @@ mcl_status mcl_plan_create(mcl_context *ctx, const mcl_graph *g, const mcl_plan_
         return mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "plan");
     p->ctx = ctx;
     p->disable = opt ? opt->disable : 0;
+    p->quick = opt ? opt->quick != 0 : 0;
     p->n_inputs = g->n_inputs;
     p->n_outputs = g->n_outputs;
     memcpy(p->inputs, g->inputs, sizeof p->inputs);

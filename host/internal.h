@@ -42,6 +42,7 @@ struct mcl_context {
     /* program requests collected between mcl_programs_defer and
      * mcl_programs_flush, built as one bundle (program.c) */
     int defer;
+    int quick; /* ops reshaped now take the quick tier's tunables (mcl_plan_options.quick) */
     struct mcl_pending *pending;
     size_t n_pending, cap_pending;
 };
@@ -154,7 +155,7 @@ typedef struct mcl_op_vtable {
 } mcl_op_vtable;
 
 enum { MCL_OP_CREATED = 0, MCL_OP_RESHAPED = 1, MCL_OP_READY = 2 };
-enum { MCL_TUN_SRC_NONE = 0, MCL_TUN_SRC_DEFAULT, MCL_TUN_SRC_USER, MCL_TUN_SRC_DB, MCL_TUN_SRC_DB_NEAR };
+enum { MCL_TUN_SRC_NONE = 0, MCL_TUN_SRC_DEFAULT, MCL_TUN_SRC_USER, MCL_TUN_SRC_DB, MCL_TUN_SRC_DB_NEAR, MCL_TUN_SRC_QUICK };
 
 struct mcl_op {
     mcl_context *ctx;

@@ -73,6 +73,16 @@ mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def, 
 {
     op->family = fam;
     op->has_family = 1;
+    if (!op->tun_user_set && op->ctx->quick) {
+        /* the quick tier (mcl_plan_options.quick): the smallest tiles of the
+         * family's space and, on CPUs, work-groups of 1, which POCL
+         * generates code for fastest */
+        const mcl_space *s = &k_spaces[fam];
+        mcl_tunables q = {s->tile_w[0], s->tile_c[0], op->ctx->info.is_gpu ? def->wg : 1, s->split[0]};
+        op->tun = q;
+        op->tun_src = MCL_TUN_SRC_QUICK;
+        return MCL_STATUS_OK;
+    }
     if (!op->tun_user_set) {
         op->tun = *def;
         op->tun_src = MCL_TUN_SRC_DEFAULT;
@@ -106,7 +116,7 @@ mcl_status mcl_op_tunables(mcl_op *op, mcl_family fam, const mcl_tunables *def, 
 
 const char *mcl_op_tunables_source(const mcl_op *op)
 {
-    static const char *const names[] = {"", "default", "user", "db", "db-near"};
+    static const char *const names[] = {"", "default", "user", "db", "db-near", "quick"};
     return op && op->state >= MCL_OP_RESHAPED && op->has_family ? names[op->tun_src] : "";
 }
 

@@ -114,6 +114,21 @@ Test(cli, json_and_trace)
     cr_expect_eq(system(cmd), 0, "invalid JSON from --json or --trace");
 }
 
+/* --quick: the first inference from the quick plan, the full plan built
+ * meanwhile on a second thread; both compute the same logits */
+Test(cli, quick_start)
+{
+    cr_assert_eq(run("--model shufflenet_v2_x0_5 --quick --runs 3 --json"), 0, "mobicl run --quick failed: %s",
+                 slurp("err.txt"));
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import json,sys; q=json.load(open(sys.argv[1]))[\"quick\"]; "
+             "assert 0 < q[\"first_inference_ms\"] <= q[\"full_plan_ready_ms\"], q; "
+             "assert q[\"max_abs_diff_vs_full\"] <= 1e-3, q' '%s/out.txt'",
+             g_dir);
+    cr_expect_eq(system(cmd), 0, "--quick JSON: %s", slurp("out.txt"));
+}
+
 static void expect_error(const char *args, const char *needle)
 {
     int rc = run(args);
@@ -137,6 +152,7 @@ Test(cli, bad_arguments)
     expect_error("--model mobilenet_v2 --runs", "--runs");
     expect_error("--model mobilenet_v2 --frobnicate", "--frobnicate");
     expect_error("--model mobilenet_v2 --disable nonsense", "nonsense");
+    expect_error("--model mobilenet_v2 --quick --cache-dir /tmp", "--quick");
     expect_error("--model mobilenet_v2 --input /nonexistent/x.npy", "/nonexistent/x.npy");
     char args[256];
     snprintf(args, sizeof args, "--model mobilenet_v2 --input '%s'", g_dir); /* a directory */

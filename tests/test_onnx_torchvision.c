@@ -133,7 +133,7 @@ static void check_model(const char *model, int opset, uint32_t disable)
     cr_assert_eq(mcl_shape_count(&os), NCLASS, "%s: output shape %ux%ux%ux%u", model, os.n, os.c, os.h, os.w);
 
     mcl_plan *p = NULL;
-    mcl_plan_options po = {disable};
+    mcl_plan_options po = {.disable = disable};
     s = mcl_plan_create(g_ctx, g, &po, &p);
     cr_assert_eq(s, MCL_STATUS_OK, "%s opset %d: plan (disable 0x%x): %s", model, opset, disable, mcl_last_error());
     float *y = malloc(NCLASS * sizeof *y);

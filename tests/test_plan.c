@@ -31,7 +31,7 @@ static float *run_plan(mcl_context *ctx, const mcl_graph *g, uint32_t disable, c
                        size_t yn, mcl_plan_stats *st)
 {
     mcl_plan *p = NULL;
-    mcl_plan_options po = {disable};
+    mcl_plan_options po = {.disable = disable};
     cr_assert_eq(mcl_plan_create(ctx, g, &po, &p), MCL_STATUS_OK, "plan (disable 0x%x): %s", disable,
                  mcl_last_error());
     float *y = malloc(yn * sizeof *y);
@@ -129,6 +129,31 @@ static void check_net(const net *nt, int passes)
     if (!strncmp(nt->name, "shufflenet", 10))
         cr_expect_eq(st.shuffle_kernels, 0, "%s: %zu shuffle/split/concat kernels in the plan", nt->name,
                      st.shuffle_kernels);
+    if (passes) { /* the quick tier (mcl_plan_options.quick): smallest tiles, the same network */
+        mcl_plan *q = NULL;
+        mcl_plan_options po = {.quick = 1};
+        cr_assert_eq(mcl_plan_create(ctx, g, &po, &q), MCL_STATUS_OK, "%s quick: %s", nt->name, mcl_last_error());
+        size_t tuned = 0;
+        for (size_t i = 0; i < mcl_plan_step_count(q); i++) {
+            const char *src = mcl_op_tunables_source(mcl_plan_step_op(q, i));
+            if (src && *src) {
+                cr_expect_str_eq(src, "quick", "%s quick: step %zu takes its parameters from \"%s\"", nt->name, i,
+                                 src);
+                tuned++;
+            }
+        }
+        cr_expect_gt(tuned, 0, "%s quick: no step with tunables", nt->name);
+        float *z = malloc(yn * sizeof *z);
+        cr_assert_not_null(z);
+        cr_assert_eq(mcl_plan_set_input(q, 0, x, xn), MCL_STATUS_OK, "%s", mcl_last_error());
+        cr_assert_eq(mcl_plan_run(q, 0), MCL_STATUS_OK, "%s", mcl_last_error());
+        cr_assert_eq(mcl_plan_get_output(q, 0, z, yn), MCL_STATUS_OK, "%s", mcl_last_error());
+        double eq = rel_err(z, ref[0], yn);
+        cr_log_info("%s quick tier: %zu steps with tunables, rel err %.2e vs reference", nt->name, tuned, eq);
+        cr_expect_leq(eq, 1e-4, "%s quick tier: max error %.3e of the largest logit vs the reference", nt->name, eq);
+        free(z);
+        mcl_plan_destroy(q);
+    }
     if (passes) {
         static const uint32_t off[] = {MCL_PASS_FOLD_BN,      MCL_PASS_FUSE_EPILOGUE, MCL_PASS_VIEWS,
                                        MCL_PASS_FOLD_SHUFFLE, MCL_PASS_SHARE_BUFFERS, MCL_PASS_FUSE_DWPW,
@@ -307,7 +332,7 @@ Test(plan, dwpw_into_shuffled_concat, .timeout = 600)
             free(got);
             /* the pair did fuse when allowed */
             mcl_plan *p = NULL;
-            mcl_plan_options po = {disable};
+            mcl_plan_options po = {.disable = disable};
             cr_assert_eq(mcl_plan_create(ctx, g, &po, &p), MCL_STATUS_OK, "%s", mcl_last_error());
             int fused = 0;
             for (size_t i = 0; i < mcl_plan_step_count(p); i++) {

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,7 @@ typedef struct run_args {
     const char *model, *input, *output, *trace, *cache_dir, *device, *tuning_db;
     mcl_zoo_options zoo;
     uint32_t runs, warmup, disable;
-    int profile, json;
+    int profile, json, quick;
 } run_args;
 
 static void run_usage(FILE *f)
@@ -39,6 +41,8 @@ static void run_usage(FILE *f)
             "  --output FILE.npy   write the output (logits: N x classes)\n"
             "  --disable LIST      switch passes off: fold_bn,epilogue,views,shuffle,memory,dwpw (or all)\n"
             "  --cache-dir DIR     on-disk program binary cache\n"
+            "  --quick             start with the quick tier (mcl_plan_options.quick) and build the full plan\n"
+            "                      on a shared context in a second thread meanwhile; times both\n"
             "  --tuning-db FILE    tuning database from mobicl tune (else MOBICL_TUNING_DB)\n"
             "  --device SEL        device index or name substring (else MOBICL_DEVICE, else first GPU)\n");
 }
@@ -118,6 +122,8 @@ static int parse_args(int argc, char **argv, run_args *a)
                 a->profile = 1;
             else if (!strcmp(f, "--json"))
                 a->json = 1;
+            else if (!strcmp(f, "--quick"))
+                a->quick = 1;
             else if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
                 run_usage(stdout);
                 exit(0);
@@ -177,6 +183,40 @@ static void run_log(void *user, mcl_log_level level, const char *msg)
         fprintf(stderr, "mobicl run: warning: %s\n", msg);
 }
 
+/* --quick: the full plan, built on a shared context by a second thread
+ * while the first serves inferences with the quick plan */
+typedef struct full_job {
+    mcl_context *ctx; /* a shared child of the run's context */
+    const mcl_graph *g;
+    const float *x;
+    size_t icount;
+    uint32_t disable;
+    mcl_plan *plan;
+    mcl_status st;
+    char err[600];
+    double done_ms;
+    atomic_int done;
+} full_job;
+
+static void *full_worker(void *arg)
+{
+    full_job *j = arg;
+    mcl_plan_options po = {.disable = j->disable};
+    mcl_status st = mcl_plan_create(j->ctx, j->g, &po, &j->plan);
+    if (st == MCL_STATUS_OK)
+        st = mcl_plan_set_input(j->plan, 0, j->x, j->icount);
+    if (st == MCL_STATUS_OK) /* its first run: POCL generates the kernels' code now */
+        st = mcl_plan_run(j->plan, 0);
+    if (st == MCL_STATUS_OK)
+        st = mcl_context_finish(j->ctx);
+    if (st != MCL_STATUS_OK)
+        snprintf(j->err, sizeof j->err, "%s", mcl_last_error());
+    j->st = st;
+    j->done_ms = cli_now_ms();
+    atomic_store(&j->done, 1);
+    return NULL;
+}
+
 static int fail(const char *what)
 {
     fprintf(stderr, "mobicl run: %s: %s\n", what, mcl_last_error());
@@ -191,6 +231,7 @@ int mcl_cli_run(int argc, char **argv)
     int rc = 1;
     mcl_graph *g = NULL;
     mcl_context *ctx = NULL;
+    mcl_context *full_ctx = NULL; /* --quick: the context the full plan is built on */
     mcl_plan *plan = NULL;
     float *x = NULL, *y = NULL;
     double *lat = NULL, *lt = NULL;
@@ -233,7 +274,14 @@ int mcl_cli_run(int argc, char **argv)
     co.tuning_db = a.tuning_db;
     co.log = run_log;
     co.log_level = MCL_LOG_WARN;
-    mcl_plan_options po = {a.disable};
+    if (a.quick && a.cache_dir) {
+        fprintf(stderr, "mobicl run: --quick and --cache-dir: give one (--quick is for a start without a cache; "
+                        "with a filled cache the start is already warm)\n");
+        goto out;
+    }
+    mcl_plan_options po = {.disable = a.disable, .quick = a.quick};
+    double quick_start = 0, full_ready = 0, quick_med = 0, quick_diff = 0;
+    uint32_t quick_runs = 0;
     /* start-up: context + plan (program builds) + first run; with a cache
      * directory twice, the second time from the cache filled by the first */
     double ctx_ms[2] = {0}, build_ms = 0, first_ms = 0, cold_build = 0, cold_first = 0, save_ms = 0, t0 = 0;
@@ -248,7 +296,7 @@ int mcl_cli_run(int argc, char **argv)
             mcl_context_destroy(ctx);
             ctx = NULL;
         }
-        t0 = cli_now_ms();
+        t0 = quick_start = cli_now_ms();
         if (mcl_context_create(&co, &ctx) != MCL_STATUS_OK) {
             rc = fail("cannot create an OpenCL context");
             goto out;
@@ -289,6 +337,65 @@ int mcl_cli_run(int argc, char **argv)
                 fprintf(stderr, "mobicl run: warning: %s\n", mcl_last_error());
             save_ms = cli_now_ms() - t0;
         }
+    }
+    if (a.quick) {
+        /* serve inferences with the quick plan until the full one is ready */
+        mcl_shape qs;
+        mcl_plan_output_shape(plan, 0, &qs);
+        size_t qn = (size_t)qs.n * qs.c * qs.h * qs.w;
+        float *yq = malloc(qn * sizeof *yq);
+        double *ql = malloc(100000 * sizeof *ql);
+        full_job job = {.g = g, .x = x, .icount = icount, .disable = a.disable};
+        atomic_init(&job.done, 0);
+        pthread_t th;
+        int ok = yq && ql && mcl_context_create_shared(ctx, &full_ctx) == MCL_STATUS_OK;
+        if (ok) {
+            job.ctx = full_ctx;
+            ok = pthread_create(&th, NULL, full_worker, &job) == 0;
+            if (!ok)
+                fprintf(stderr, "mobicl run: cannot start a thread\n");
+        }
+        int served_ok = 1;
+        while (ok && !atomic_load(&job.done) && quick_runs < 100000) {
+            t0 = cli_now_ms();
+            if (mcl_plan_run(plan, 0) != MCL_STATUS_OK || mcl_context_finish(ctx) != MCL_STATUS_OK) {
+                served_ok = 0;
+                break;
+            }
+            ql[quick_runs++] = cli_now_ms() - t0;
+        }
+        if (ok)
+            pthread_join(th, NULL);
+        if (quick_runs)
+            quick_med = cli_median(ql, quick_runs);
+        free(ql);
+        if (!ok || !served_ok || job.st != MCL_STATUS_OK) {
+            if (!ok || !served_ok)
+                rc = fail("quick start");
+            else
+                fprintf(stderr, "mobicl run: the full plan: %s\n", job.err);
+            mcl_plan_destroy(job.plan);
+            free(yq);
+            goto out;
+        }
+        full_ready = job.done_ms - quick_start;
+        /* the quick plan's answer against the full plan's */
+        memcpy(yq, y, qn * sizeof *yq);
+        if (mcl_plan_get_output(job.plan, 0, y, qn) != MCL_STATUS_OK) {
+            rc = fail("reading the full plan's output");
+            mcl_plan_destroy(job.plan);
+            free(yq);
+            goto out;
+        }
+        for (size_t i = 0; i < qn; i++)
+            quick_diff = fmax(quick_diff, fabs((double)yq[i] - y[i]));
+        free(yq);
+        /* from here on: the full plan on its context */
+        mcl_plan_destroy(plan);
+        plan = job.plan;
+        mcl_context *old = ctx;
+        ctx = full_ctx;
+        full_ctx = old; /* destroyed at the end */
     }
     mcl_shape oshape;
     mcl_plan_output_shape(plan, 0, &oshape);
@@ -382,6 +489,10 @@ int mcl_cli_run(int argc, char **argv)
                st.shuffle_kernels, (unsigned long long)st.macs, (unsigned long long)st.params, build_ms, first_ms,
                ctx_ms[passes - 1], a.runs, lmed, lmin, lmax, (unsigned long long)st.peak_bytes, (unsigned long long)st.naive_bytes,
                (unsigned long long)st.lower_bound, st.buffers);
+        if (a.quick)
+            printf(",\"quick\":{\"first_inference_ms\":%.3f,\"full_plan_ready_ms\":%.3f,\"inferences_meanwhile\":%u,"
+                   "\"quick_latency_median_ms\":%.4f,\"max_abs_diff_vs_full\":%.3g}",
+                   ctx_ms[0] + cold_build + first_ms, full_ready, quick_runs, quick_med, quick_diff);
         if (a.cache_dir)
             printf(",\"cold\":{\"context_ms\":%.3f,\"build_ms\":%.3f,\"first_run_ms\":%.3f,\"programs_built\":%u,"
                    "\"total_ms\":%.3f,\"cache_save_ms\":%.3f},"
@@ -420,6 +531,12 @@ int mcl_cli_run(int argc, char **argv)
                    " = %.1f ms\n",
                    ctx_ms[1], build_ms, cs[1].programs_built, cs[1].programs_loaded, first_ms,
                    ctx_ms[1] + build_ms + first_ms);
+        } else if (a.quick) {
+            printf("start-up     quick: context %.1f ms + plan %.1f ms (%u programs built) + first run %.1f ms = %.1f ms\n",
+                   ctx_ms[0], build_ms, cs[0].programs_built, first_ms, ctx_ms[0] + build_ms + first_ms);
+            printf("             full plan ready %.1f ms after the start (built by a second thread on a shared context\n"
+                   "             while the quick plan served %u inferences, median %.3f ms; max |quick - full| %.3g)\n",
+                   full_ready, quick_runs, quick_med, quick_diff);
         } else {
             printf("start-up     context %.1f ms + plan %.1f ms (%u programs built) + first run %.1f ms\n", ctx_ms[0],
                    build_ms, cs[0].programs_built, first_ms);
@@ -460,6 +577,7 @@ out:
     free(y);
     mcl_plan_destroy(plan);
     mcl_context_destroy(ctx);
+    mcl_context_destroy(full_ctx);
     mcl_graph_destroy(g);
     return rc;
 }

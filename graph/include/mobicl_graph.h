@@ -147,6 +147,15 @@ enum {
 
 typedef struct mcl_plan_options {
     uint32_t disable; /* MCL_PASS_* bits to switch off */
+    /* 1: the quick tier, for a fast first inference: every kernel takes the
+     * smallest tiles of its parameter space (and work-groups of 1 on CPUs)
+     * instead of its tuned or default parameters. Such kernels compile
+     * about twice as fast (POCL generates each kernel's code at its first
+     * launch) and run slower. The pattern: plan quick, serve the first
+     * inferences with it while another thread creates the full plan on a
+     * shared context (mcl_context_create_shared) and runs it once; then
+     * switch (`mobicl run --quick` does this and times both). */
+    int quick;
 } mcl_plan_options;
 
 mcl_status mcl_plan_create(mcl_context *ctx, const mcl_graph *g, const mcl_plan_options *opt, mcl_plan **plan);
