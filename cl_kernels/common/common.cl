@@ -123,7 +123,7 @@ static MCL_OUTLINE void mcl_copy_lanes(__global const float *in, __global float 
     int so[CB], dof[CB];
     int wdst = 1; /* the lanes fill one destination block, in order */
     int wsrc = 1; /* ... from one source block, in order: a vector copy */
-#pragma unroll
+#pragma unroll 1 /* once per work-item; unrolled it cost POCL 35 ms of code generation per kernel */
     for (int l = 0; l < CB; l++) {
         const int s = src[l], d = dst[l];
         so[l] = s < 0 ? -1 : (ib + s / CB) * HW * CB + s % CB;
