@@ -306,6 +306,7 @@ static mcl_status build_source(mcl_context *ctx, const char *what, const char *o
     cl_program prog = ctx->cache_dir ? disk_load(ctx, &key, opts) : NULL;
     if (prog) {
         ctx->stats.programs_loaded++;
+        mcl_log(ctx, MCL_LOG_INFO, "loaded %s from the binary cache in %.1f ms", what, now_ms() - t0);
     } else {
         cl_int err = CL_SUCCESS;
         const char *srcs[1] = {src};
@@ -326,6 +327,7 @@ static mcl_status build_source(mcl_context *ctx, const char *what, const char *o
         }
         ctx->stats.programs_built++;
         *from_source = 1;
+        mcl_log(ctx, MCL_LOG_INFO, "built %s (%zu bytes of source) in %.1f ms", what, size, now_ms() - t0);
     }
     ctx->stats.build_ms += now_ms() - t0;
     *out = prog;

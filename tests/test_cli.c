@@ -127,6 +127,10 @@ Test(cli, quick_start)
              "assert q[\"max_abs_diff_vs_full\"] <= 1e-3, q' '%s/out.txt'",
              g_dir);
     cr_expect_eq(system(cmd), 0, "--quick JSON: %s", slurp("out.txt"));
+    /* --verbose: the library's information messages, among them the plan's one program build */
+    cr_assert_eq(run("--model shufflenet_v2_x0_5 --runs 2 --verbose"), 0, "%s", slurp("err.txt"));
+    const char *e = slurp("err.txt");
+    cr_expect(strstr(e, "a bundle of") != NULL && strstr(e, "device") != NULL, "--verbose stderr: %s", e);
 }
 
 static void expect_error(const char *args, const char *needle)

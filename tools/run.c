@@ -16,7 +16,7 @@ typedef struct run_args {
     const char *model, *input, *output, *trace, *cache_dir, *device, *tuning_db;
     mcl_zoo_options zoo;
     uint32_t runs, warmup, disable;
-    int profile, json, quick;
+    int profile, json, quick, verbose;
 } run_args;
 
 static void run_usage(FILE *f)
@@ -44,7 +44,8 @@ static void run_usage(FILE *f)
             "  --quick             start with the quick tier (mcl_plan_options.quick) and build the full plan\n"
             "                      on a shared context in a second thread meanwhile; times both\n"
             "  --tuning-db FILE    tuning database from mobicl tune (else MOBICL_TUNING_DB)\n"
-            "  --device SEL        device index or name substring (else MOBICL_DEVICE, else first GPU)\n");
+            "  --device SEL        device index or name substring (else MOBICL_DEVICE, else first GPU)\n"
+            "  --verbose           the library's information messages on stderr (device, program builds)\n");
 }
 
 static int parse_disable(const char *s, uint32_t *out)
@@ -124,6 +125,8 @@ static int parse_args(int argc, char **argv, run_args *a)
                 a->json = 1;
             else if (!strcmp(f, "--quick"))
                 a->quick = 1;
+            else if (!strcmp(f, "--verbose"))
+                a->verbose = 1;
             else if (!strcmp(f, "-h") || !strcmp(f, "--help")) {
                 run_usage(stdout);
                 exit(0);
@@ -181,6 +184,8 @@ static void run_log(void *user, mcl_log_level level, const char *msg)
     (void)user;
     if (level == MCL_LOG_WARN)
         fprintf(stderr, "mobicl run: warning: %s\n", msg);
+    else if (level == MCL_LOG_INFO)
+        fprintf(stderr, "mobicl run: %s\n", msg);
 }
 
 /* --quick: the full plan, built on a shared context by a second thread
@@ -273,7 +278,7 @@ int mcl_cli_run(int argc, char **argv)
     co.device = a.device;
     co.tuning_db = a.tuning_db;
     co.log = run_log;
-    co.log_level = MCL_LOG_WARN;
+    co.log_level = a.verbose ? MCL_LOG_INFO : MCL_LOG_WARN;
     if (a.quick && a.cache_dir) {
         fprintf(stderr, "mobicl run: --quick and --cache-dir: give one (--quick is for a start without a cache; "
                         "with a filled cache the start is already warm)\n");
