@@ -48,11 +48,17 @@ static mcl_status dwpw_reshape(mcl_op *op, size_t n_in, const mcl_shape *in, mcl
      * entry from before the field existed): the heuristic's */
     const uint32_t G = op->tun.split ? op->tun.split : def.split;
     f->opb = ((OB + G - 1) / G + f->tc - 1) / f->tc * f->tc;
+    /* the quick tier (mcl_plan_options.quick) takes the interleaved order,
+     * the depthwise redone per output block: slower, but POCL generates its
+     * code faster (pass-row kernel at 2x1 tiles: 0.20 -> 0.14 s) */
+    const int interleave = op->tun_src == MCL_TUN_SRC_QUICK;
+    if (interleave)
+        f->opb = f->tc;
     mcl_defs defs = {0};
     mcl_defs_add(&defs, "CB", B);
     mcl_defs_add(&defs, "TILE_W", f->tw);
     mcl_defs_add(&defs, "TILE_C", f->tc);
-    mcl_defs_add(&defs, "INTERLEAVE", 0);
+    mcl_defs_add(&defs, "INTERLEAVE", interleave);
     mcl_defs_add(&defs, "KH", f->dw.kernel_h);
     mcl_defs_add(&defs, "KW", f->dw.kernel_w);
     mcl_defs_add(&defs, "SH", f->dw.stride_h);
