@@ -522,28 +522,28 @@ int mcl_cli_run(int argc, char **argv)
     } else {
         printf("model        %s (input %ux%ux%ux%u)\n", a.model, ishape.n, ishape.c, ishape.h, ishape.w);
         printf("device       %s (channel block %u)\n", di->name, mcl_context_block(ctx));
-        printf("plan         %zu kernels (%zu shuffle/split/concat), %zu programs\n", st.kernels, st.shuffle_kernels,
-               st.programs);
+        printf("plan         %zu kernels (%zu shuffle/split/concat), %zu program%s\n", st.kernels, st.shuffle_kernels,
+               st.programs, st.programs == 1 ? "" : "s");
         printf("MACs         %.1f M\nparams       %.3f M\n", st.macs / 1e6, st.params / 1e6);
         if (a.cache_dir) {
-            printf("start-up     cold: context %.1f ms + plan %.1f ms (%u programs built, %u loaded) + first run %.1f ms"
+            printf("start-up     cold: context %.1f ms + plan %.1f ms (programs: %u built, %u loaded) + first run %.1f ms"
                    " = %.1f ms\n",
                    ctx_ms[0], cold_build, cs[0].programs_built, cs[0].programs_loaded, cold_first,
                    ctx_ms[0] + cold_build + cold_first);
             printf("             then the cache was saved: %.1f ms (mcl_context_save_cache, after the first inference)\n",
                    save_ms);
-            printf("             warm: context %.1f ms + plan %.1f ms (%u programs built, %u loaded) + first run %.1f ms"
+            printf("             warm: context %.1f ms + plan %.1f ms (programs: %u built, %u loaded) + first run %.1f ms"
                    " = %.1f ms\n",
                    ctx_ms[1], build_ms, cs[1].programs_built, cs[1].programs_loaded, first_ms,
                    ctx_ms[1] + build_ms + first_ms);
         } else if (a.quick) {
-            printf("start-up     quick: context %.1f ms + plan %.1f ms (%u programs built) + first run %.1f ms = %.1f ms\n",
+            printf("start-up     quick: context %.1f ms + plan %.1f ms (programs built: %u) + first run %.1f ms = %.1f ms\n",
                    ctx_ms[0], build_ms, cs[0].programs_built, first_ms, ctx_ms[0] + build_ms + first_ms);
             printf("             full plan ready %.1f ms after the start (built by a second thread on a shared context\n"
                    "             while the quick plan served %u inferences, median %.3f ms; max |quick - full| %.3g)\n",
                    full_ready, quick_runs, quick_med, quick_diff);
         } else {
-            printf("start-up     context %.1f ms + plan %.1f ms (%u programs built) + first run %.1f ms\n", ctx_ms[0],
+            printf("start-up     context %.1f ms + plan %.1f ms (programs built: %u) + first run %.1f ms\n", ctx_ms[0],
                    build_ms, cs[0].programs_built, first_ms);
         }
         printf("latency      median %.3f ms, min %.3f, max %.3f over %u runs (after %u warm-up)\n", lmed, lmin, lmax,
