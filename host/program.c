@@ -33,7 +33,7 @@ struct mcl_program_entry {
     hash128 disk_key; /* its name in the disk cache */
     int unsaved;      /* built from source, not yet in the disk cache */
     int alias;        /* a variant inside a bundle: shares the bundle entry's program */
-    char suffix[16];  /* its kernels' name suffix in that program ("" outside bundles) */
+    char suffix[32];  /* its kernels' name suffix in that program ("" outside bundles) */
 };
 
 /* A program requested while builds are deferred (mcl_programs_defer). */
@@ -680,25 +680,20 @@ mcl_status mcl_programs_flush(mcl_context *ctx, int build)
     mcl_shared *sh = ctx->shared;
     mcl_status st = MCL_STATUS_OK;
     sbuf src = {0};
-    char **texts = NULL;
-    int *in_bundle = NULL;
+    size_t *slot = NULL; /* per request: 1 + its index in the bundle, 0 if not in it */
     size_t n = 0, nb = 0;
     uint32_t cb = 0;
     int locked = 0;
     if (!build || ctx->n_pending < 2) /* one variant: its own program, as outside a plan */
         goto done;
     n = ctx->n_pending;
-    texts = calloc(n, sizeof *texts);
-    in_bundle = calloc(n, sizeof *in_bundle);
-    if (!texts || !in_bundle)
+    if (!(slot = calloc(n, sizeof *slot)))
         goto done; /* the variants are built one by one */
     /* the lock is held through the build, as in mcl_kernel_get: another
      * context of the family flushing the same requests waits, then finds
      * them cached */
     pthread_mutex_lock(&sh->lock);
     locked = 1;
-    for (size_t i = 0; i < n; i++)
-        in_bundle[i] = find_entry(sh, ctx->pending[i].key) == NULL;
     char *common = NULL;
     size_t len = 0;
     if (!defs_cb(ctx->pending[0].defs, &cb) || load_part(ctx, "common", &common, &len) != MCL_STATUS_OK) {
@@ -719,24 +714,24 @@ mcl_status mcl_programs_flush(mcl_context *ctx, int build)
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!in_bundle[i])
+        char *text = NULL;
+        if (find_entry(sh, ctx->pending[i].key)) /* cached meanwhile */
             continue;
-        if (load_part(ctx, ctx->pending[i].family, &texts[i], &len) != MCL_STATUS_OK) {
-            mcl_clear_error();
-            in_bundle[i] = 0;
+        if (load_part(ctx, ctx->pending[i].family, &text, &len) != MCL_STATUS_OK) {
+            mcl_clear_error(); /* left to build on its own, which reports it */
             continue;
         }
-        char suffix[16];
+        char suffix[32];
         snprintf(suffix, sizeof suffix, "_mclb%zu", nb);
         size_t mark = src.len;
-        if (!bundle_variant(&src, ctx->pending[i].defs, texts[i], suffix, cb, cnames.p)) {
-            src.len = mark; /* left to build on its own */
+        if (bundle_variant(&src, ctx->pending[i].defs, text, suffix, cb, cnames.p)) {
+            slot[i] = ++nb;
+        } else { /* left to build on its own */
+            src.len = mark;
             if (src.p)
                 src.p[mark] = 0;
-            in_bundle[i] = 0;
-            continue;
         }
-        nb++;
+        free(text);
     }
     free(cnames.p);
     if (nb < 2 || src.oom)
@@ -762,25 +757,20 @@ mcl_status mcl_programs_flush(mcl_context *ctx, int build)
     char bkey[64];
     snprintf(bkey, sizeof bkey, "bundle|%016llx%016llx", (unsigned long long)disk_key.a,
              (unsigned long long)disk_key.b);
-    mcl_program_entry *owner = find_entry(sh, bkey);
-    if (owner) { /* built by another context of the family meanwhile */
-        ctx->cl->clReleaseProgram(prog);
-        prog = owner->program;
-    } else if (!(owner = add_entry(ctx, bkey, prog, 0, NULL))) {
+    mcl_program_entry *owner = add_entry(ctx, bkey, prog, 0, NULL);
+    if (!owner) {
         ctx->cl->clReleaseProgram(prog);
         st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "program cache entry");
         goto done;
-    } else {
-        owner->disk_key = disk_key;
-        owner->unsaved = from_source && ctx->cache_dir && *ctx->cache_dir;
     }
-    size_t k = 0;
+    owner->disk_key = disk_key;
+    owner->unsaved = from_source && ctx->cache_dir && *ctx->cache_dir;
     for (size_t i = 0; i < n; i++) {
-        if (!in_bundle[i])
+        if (!slot[i])
             continue;
-        char suffix[16];
-        snprintf(suffix, sizeof suffix, "_mclb%zu", k++);
-        if (!find_entry(sh, ctx->pending[i].key) && !add_entry(ctx, ctx->pending[i].key, prog, 1, suffix)) {
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "_mclb%zu", slot[i] - 1);
+        if (!add_entry(ctx, ctx->pending[i].key, prog, 1, suffix)) {
             st = mcl_fail(ctx, MCL_STATUS_OUT_OF_MEMORY, "program cache entry");
             break;
         }
@@ -788,11 +778,7 @@ mcl_status mcl_programs_flush(mcl_context *ctx, int build)
 done:
     if (locked)
         pthread_mutex_unlock(&sh->lock);
-    if (texts)
-        for (size_t i = 0; i < n; i++)
-            free(texts[i]);
-    free(texts);
-    free(in_bundle);
+    free(slot);
     free(src.p);
     pending_clear(ctx);
     return st;
