@@ -15,7 +15,12 @@
  * output of every pointwise layer is compared with CLBlast's before its time
  * is printed, so a broken kernel cannot post a number.
  *
- * usage: bench_ops [--net NAME] [--reps N] [--rounds N] [--csv FILE] */
+ * --layer TEXT keeps the layers whose "KIND CxHxW->OC kKsS" contains TEXT (e.g.
+ * "pw 144x56x56->24"): with a large --reps, one layer to run under a profiler
+ * (perf record -e cpu-clock). --solo times only mobicl's layers: no
+ * ceilings, no shuffle header, no CLBlast (so nothing else is in a profile).
+ *
+ * usage: bench_ops [--net NAME] [--layer TEXT] [--solo] [--reps N] [--rounds N] [--csv FILE] */
 #define _POSIX_C_SOURCE 200809L
 #include "mobicl.h"
 
@@ -285,12 +290,62 @@ static mcl_op *make_op(mcl_context *ctx, const layer *L, mcl_shape *in, mcl_shap
     return op;
 }
 
+/* Prints the device's ceilings for this run: copy bandwidth at 8 MiB (the
+ * faster of clEnqueueCopyBuffer and the copy kernel), the launch floor, and
+ * the standalone channel shuffle against that copy. */
+static void ceilings(mcl_context *ctx, cl_command_queue q, double *copy_out, double *floor_out)
+{
+    /* copy bandwidth ceiling */
+    copy_arg cp = {q, NULL, NULL, 8u << 20};
+    cl_int err;
+    cl_context clctx = mcl_context_cl(ctx);
+    cp.a = clCreateBuffer(clctx, CL_MEM_READ_WRITE, cp.n, NULL, &err);
+    cp.b = clCreateBuffer(clctx, CL_MEM_READ_WRITE, cp.n, NULL, &err);
+    float *junk = rnd(cp.n / 4, 3);
+    clEnqueueWriteBuffer(q, cp.a, CL_TRUE, 0, cp.n, junk, 0, NULL, NULL);
+    free(junk);
+    double copy_api = 2.0 * cp.n / time_runs(q, run_copy, &cp) / 1e9;
+    clReleaseMemObject(cp.a);
+    clReleaseMemObject(cp.b);
+    /* and a copy kernel: the channel gather's aligned fast path, 8 MiB */
+    double copy_kernel = gather_gbs(ctx, q, (mcl_shape){1, 512, 64, 64}, 1);
+    *copy_out = copy_api > copy_kernel ? copy_api : copy_kernel;
+    const double copy_gbs = *copy_out;
+
+    printf("device: %s (block %u), %d rounds x %d runs, median\n", mcl_context_device_info(ctx)->name,
+           mcl_context_block(ctx), g_rounds, g_reps);
+    printf("copy bandwidth, 8 MiB, read+write: clEnqueueCopyBuffer %.1f GB/s, copy kernel %.1f GB/s; ceiling %.1f GB/s\n\n",
+           copy_api, copy_kernel, copy_gbs);
+    /* the launch floor: a kernel with next to no work (a 1-pixel, 1-block
+     * copy), timed like every layer; what a small layer cannot go below on
+     * this device, so its rate is also given with the floor taken off */
+    const double floor_s = *floor_out = gather_timed(ctx, q, (mcl_shape){1, mcl_context_block(ctx), 1, 1}, 1);
+    printf("launch floor: %.1f us per kernel (a 1-pixel copy, back to back)\n", floor_s * 1e6);
+    /* a standalone channel shuffle at the ceiling's size (launch overhead
+     * amortised): 2 groups of 256 (runs aligned to blocks) and of 244
+     * channels (unaligned runs), 4 groups (lane by lane) */
+    {
+        const struct { uint32_t c, h, g; } sh[] = {{512, 64, 2}, {488, 66, 2}, {512, 64, 4}};
+        for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
+            double gbs = gather_gbs(ctx, q, (mcl_shape){1, sh[i].c, sh[i].h, sh[i].h}, sh[i].g);
+            printf("shuffle %ux%ux%u groups %u: %.1f GB/s, %.0f%% of the ceiling\n", sh[i].c, sh[i].h, sh[i].h, sh[i].g,
+                   gbs, 100.0 * gbs / copy_gbs);
+        }
+        printf("\n");
+    }
+}
+
 int main(int argc, char **argv)
 {
-    const char *net = NULL, *csv_path = NULL;
+    const char *net = NULL, *csv_path = NULL, *only = NULL;
+    int solo = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--net") && i + 1 < argc)
             net = argv[++i];
+        else if (!strcmp(argv[i], "--layer") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "--solo"))
+            solo = 1;
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             g_reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
@@ -298,7 +353,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
             csv_path = argv[++i];
         else
-            DIE("usage: %s [--net NAME] [--reps N] [--rounds N] [--csv FILE]", argv[0]);
+            DIE("usage: %s [--net NAME] [--layer TEXT] [--solo] [--reps N] [--rounds N] [--csv FILE]", argv[0]);
     }
     if (g_reps < 1 || g_rounds < 1)
         DIE("--reps and --rounds must be >= 1");
@@ -313,42 +368,10 @@ int main(int argc, char **argv)
     if (csv)
         fprintf(csv, "net,kind,ic,oc,h,w,k,s,g,count,kernel,ms,gflops,gbs,clblast_ms,clblast_gflops,ratio,floor_ms\n");
 
-    /* copy bandwidth ceiling */
-    copy_arg cp = {q, NULL, NULL, 8u << 20};
     cl_int err;
-    cp.a = clCreateBuffer(clctx, CL_MEM_READ_WRITE, cp.n, NULL, &err);
-    cp.b = clCreateBuffer(clctx, CL_MEM_READ_WRITE, cp.n, NULL, &err);
-    float *junk = rnd(cp.n / 4, 3);
-    clEnqueueWriteBuffer(q, cp.a, CL_TRUE, 0, cp.n, junk, 0, NULL, NULL);
-    free(junk);
-    double copy_api = 2.0 * cp.n / time_runs(q, run_copy, &cp) / 1e9;
-    clReleaseMemObject(cp.a);
-    clReleaseMemObject(cp.b);
-    /* and a copy kernel: the channel gather's aligned fast path, 8 MiB */
-    double copy_kernel = gather_gbs(ctx, q, (mcl_shape){1, 512, 64, 64}, 1);
-    double copy_gbs = copy_api > copy_kernel ? copy_api : copy_kernel;
-
-    printf("device: %s (block %u), %d rounds x %d runs, median\n", mcl_context_device_info(ctx)->name,
-           mcl_context_block(ctx), g_rounds, g_reps);
-    printf("copy bandwidth, 8 MiB, read+write: clEnqueueCopyBuffer %.1f GB/s, copy kernel %.1f GB/s; ceiling %.1f GB/s\n\n",
-           copy_api, copy_kernel, copy_gbs);
-    /* the launch floor: a kernel with next to no work (a 1-pixel, 1-block
-     * copy), timed like every layer; what a small layer cannot go below on
-     * this device, so its rate is also given with the floor taken off */
-    const double floor_s = gather_timed(ctx, q, (mcl_shape){1, mcl_context_block(ctx), 1, 1}, 1);
-    printf("launch floor: %.1f us per kernel (a 1-pixel copy, back to back)\n", floor_s * 1e6);
-    /* a standalone channel shuffle at the ceiling's size (launch overhead
-     * amortised): 2 groups of 256 (runs aligned to blocks) and of 244
-     * channels (unaligned runs), 4 groups (lane by lane) */
-    {
-        const struct { uint32_t c, h, g; } sh[] = {{512, 64, 2}, {488, 66, 2}, {512, 64, 4}};
-        for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
-            double gbs = gather_gbs(ctx, q, (mcl_shape){1, sh[i].c, sh[i].h, sh[i].h}, sh[i].g);
-            printf("shuffle %ux%ux%u groups %u: %.1f GB/s, %.0f%% of the ceiling\n", sh[i].c, sh[i].h, sh[i].h, sh[i].g,
-                   gbs, 100.0 * gbs / copy_gbs);
-        }
-        printf("\n");
-    }
+    double copy_gbs = NAN, floor_s = NAN;
+    if (!solo)
+        ceilings(ctx, q, &copy_gbs, &floor_s);
     printf("%-19s %-7s %-24s %3s %-8s %8s %8s %6s | %8s %8s %6s\n", "net", "op", "shape (CinxHxW->Cout)", "n",
            "kernel", "ms", "GFLOP/s", "GB/s", "clb ms", "clb GF/s", "x clb");
     double min_ratio = 1e30;
@@ -356,6 +379,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof k_layers / sizeof k_layers[0]; i++) {
         const layer *L = &k_layers[i];
         if (net && strcmp(net, L->net))
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, "%s %dx%dx%d->%d k%ds%d", kind_name[L->k], L->ic, L->h, L->w, L->oc, L->ks, L->s);
+        if (only && !strstr(key, only))
             continue;
         mcl_shape in[2] = {{1, L->ic, L->h, L->w}, {0}}, out;
         size_t n_in;
@@ -382,7 +409,7 @@ int main(int argc, char **argv)
                mcl_op_kernel_name(op), t * 1e3, gf, gbs);
         double ct = NAN, cgf = NAN, ratio = NAN;
 #ifdef MOBICL_WITH_CLBLAST
-        if (L->k == PW) {
+        if (L->k == PW && !solo) {
             size_t HW = (size_t)L->h * L->w, icg = L->ic / L->g, ocg = L->oc / L->g;
             gemm_arg g = {q, NULL, NULL, NULL, ocg, HW, icg, (size_t)L->g};
             float *w = rnd((size_t)L->oc * icg, 1), *x = malloc(sizeof(float) * L->ic * HW);

@@ -508,17 +508,35 @@ def main(argv=None):
     if ops and peak:
         lines.append("\nper-op (bench_ops; %% of measured FMA peak %.1f GFLOP/s / copy %.1f GB/s):" % (
             peak["fma_gflops"], peak["copy_gbs"]))
-        lines.append("%-19s %-4s %-22s %9s %9s %7s %7s" % ("net", "op", "shape", "mobicl", "CLBlast", "ratio", "%peak"))
+        lines.append("(roof: the roofline at the layer's FLOPs per byte, min(FMA peak, FLOP/B x copy); "
+                     "mem: below 60%% of the FMA peak even there)")
+        lines.append("%-19s %-4s %-22s %9s %9s %7s %7s %6s %5s" % ("net", "op", "shape", "mobicl", "CLBlast", "ratio",
+                                                               "%peak", "FLOP/B", "%roof"))
+        fp, bw = peak["fma_gflops"], peak["copy_gbs"]
+        tally = {"pw": [0, 0, 0], "dw": [0, 0]}  # pw: met, all, misses bound by memory; dw: met, all
         for o in [o for o in ops if o["net"] in dict(NETS)]:
             shape = "%sx%sx%s->%s" % (o["ic"], o["h"], o["w"], o["oc"])
+            gf, gbs = float(o["gflops"]), float(o["gbs"])
             if o["kind"] == "pw":
                 cg = float(o["clblast_gflops"] or 0)
-                lines.append("%-19s %-4s %-22s %6.1f GF %6.1f GF %6.2fx %6.0f%%" % (
-                    o["net"], "pw", shape, float(o["gflops"]), cg, float(o["gflops"]) / cg if cg else float("nan"),
-                    100 * float(o["gflops"]) / peak["fma_gflops"]))
+                ai = gf / gbs
+                roof = min(fp, ai * bw)
+                met = gf >= 0.6 * fp
+                mem = ai * bw < 0.6 * fp
+                tally["pw"][0] += met
+                tally["pw"][1] += 1
+                tally["pw"][2] += (not met) and mem
+                lines.append("%-19s %-4s %-22s %6.1f GF %6.1f GF %6.2fx %6.0f%% %6.1f %4.0f%%%s" % (
+                    o["net"], "pw", shape, gf, cg, gf / cg if cg else float("nan"), 100 * gf / fp, ai,
+                    100 * gf / roof, " mem" if mem else ""))
             elif o["kind"] == "dw":
-                lines.append("%-19s %-4s %-22s %6.1f GB/s %24.0f%%" % (o["net"], "dw", shape, float(o["gbs"]),
-                                                                        100 * float(o["gbs"]) / peak["copy_gbs"]))
+                tally["dw"][0] += gbs >= 0.5 * bw
+                tally["dw"][1] += 1
+                lines.append("%-19s %-4s %-22s %6.1f GB/s %24.0f%%" % (o["net"], "dw", shape, gbs, 100 * gbs / bw))
+        lines.append("pointwise at >= 60%% of the FMA peak: %d of %d; of the %d misses, %d are memory-bound "
+                     "(FLOP/B x copy < 60%% of the peak)" % (tally["pw"][0], tally["pw"][1],
+                                                              tally["pw"][1] - tally["pw"][0], tally["pw"][2]))
+        lines.append("depthwise at >= 50%% of the copy bandwidth: %d of %d" % tuple(tally["dw"]))
     lines.append("load average start %s end %s, %.0f s" % (info["loadavg_start"], info["loadavg_end"], info["seconds"]))
     text = "\n".join(lines)
     print(text)
