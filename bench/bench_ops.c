@@ -366,7 +366,7 @@ int main(int argc, char **argv)
     if (csv_path && !csv)
         DIE("cannot write %s", csv_path);
     if (csv)
-        fprintf(csv, "net,kind,ic,oc,h,w,k,s,g,count,kernel,ms,gflops,gbs,clblast_ms,clblast_gflops,ratio,floor_ms\n");
+        fprintf(csv, "net,kind,ic,oc,h,w,k,s,g,count,kernel,ms,gflops,gbs,clblast_ms,clblast_gflops,ratio,floor_ms,tile_w,tile_c\n");
 
     cl_int err;
     double copy_gbs = NAN, floor_s = NAN;
@@ -463,10 +463,14 @@ int main(int argc, char **argv)
             }
         }
         printf("\n");
+        mcl_family fam;
+        mcl_tunables tun = {0};
+        if (mcl_op_get_tunables(op, &fam, &tun) != MCL_STATUS_OK)
+            memset(&tun, 0, sizeof tun); /* an op without tunables: 0 x 0 */
         if (csv)
-            fprintf(csv, "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%.5f,%.2f,%.2f,%.5f,%.2f,%.3f,%.5f\n", L->net,
+            fprintf(csv, "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%.5f,%.2f,%.2f,%.5f,%.2f,%.3f,%.5f,%u,%u\n", L->net,
                     kind_name[L->k], L->ic, L->oc, L->h, L->w, L->ks, L->s, L->g, L->count, mcl_op_kernel_name(op),
-                    t * 1e3, gf, gbs, ct * 1e3, cgf, ratio, floor_s * 1e3);
+                    t * 1e3, gf, gbs, ct * 1e3, cgf, ratio, floor_s * 1e3, tun.tile_w, tun.tile_c);
         mcl_op_destroy(op);
         mcl_tensor_destroy(ti[0]);
         mcl_tensor_destroy(ti[1]);

@@ -21,6 +21,10 @@ kernel's code and while in the loop alone (the op's FLOPs or bytes over
 that CPU time, as if all the work were done there, on all CPUs), each
 against the peak given with --peak-gflops / --peak-gbs. What the rate in
 the kernel's code gains over the whole is what the launches around it cost.
+For pointwise layers without groups, "lanes" is the share of the FMA lanes
+the kernel issues that are real products (channels padded to blocks of 16,
+last tiles computed whole: from the layer's tiles in bench_ops' CSV), and
+"issued" the loop's rate counting every lane it issues.
 
 usage: profile_ops.py [--build DIR] [--reps R] [--csv OPS.csv --peak-gflops G --peak-gbs B]
                       [--net NAME] [--layer TEXT ...]
@@ -75,10 +79,13 @@ def loops_of(so, sym):
 def profile(build, layer, reps, net=None):
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
-        cmd = [os.path.join(build, "bench_ops"), "--solo", "--layer", layer, "--reps", str(reps), "--rounds", "3"]
+        cmd = [os.path.join(build, "bench_ops"), "--solo", "--layer", layer, "--rounds", "3"]
         if net:
             cmd += ["--net", net]
-        subprocess.run(cmd, capture_output=True, check=True)  # build and cache the program first
+        # build and cache the program first; its tiles from the CSV
+        subprocess.run(cmd + ["--reps", "1", "--csv", os.path.join(tmp, "ops.csv")], capture_output=True, check=True)
+        rows = list(csv.DictReader(open(os.path.join(tmp, "ops.csv"))))
+        cmd += ["--reps", str(reps)]
         p = subprocess.run(["perf", "record", "-a", "-e", "cpu-clock", "-F", str(FREQ), "-o", data, "--"] + cmd,
                            capture_output=True, text=True)
         if p.returncode:
@@ -122,8 +129,18 @@ def profile(build, layer, reps, net=None):
     ncpu = os.cpu_count() or 1
     loop_s = in_loop / FREQ / runs / ncpu  # wall seconds per run if all CPUs were in the loop
     code_s = cat["kcode"] / FREQ / runs / ncpu  # the same for all of the kernel's code
+    # pointwise without groups: the share of the FMA lanes the kernel issues
+    # that are real products (channels padded to blocks of 16, the last
+    # pixel and output-block tiles computed whole)
+    lanes = float("nan")
+    if len(rows) == 1 and rows[0]["kind"] == "pw" and rows[0]["g"] == "1" and int(rows[0]["tile_w"]) > 0:
+        r0 = rows[0]
+        ic, oc, hw = int(r0["ic"]), int(r0["oc"]), int(r0["h"]) * int(r0["w"])
+        tw, tc = int(r0["tile_w"]), int(r0["tile_c"])
+        up = lambda x, m: -(-x // m) * m
+        lanes = ic * oc * hw / (up(ic, 16) * up(up(oc, 16) // 16, tc) * 16 * up(hw, tw))
     return {
-        "layer": layer, "ms": ms, "gflops": gflops, "gbs": gbs, "samples": total,
+        "layer": layer, "lanes": lanes, "ms": ms, "gflops": gflops, "gbs": gbs, "samples": total,
         "window_s": t1 - t0, "loop": in_loop / total, "kernel": (cat["kcode"] - in_loop) / total,
         "runtime": cat["runtime"] / total, "os": cat["os"] / total, "idle": cat["idle"] / total,
         "loop_instr": best[2] if best else 0, "loop_fma": best[3] if best else 0,
@@ -158,7 +175,7 @@ def main():
                 ms_of[key] = float(r["ms"])
     print("%-38s %8s %7s %6s | %5s %6s %7s %5s %5s | %9s %5s | %-10s %7s %5s" % (
         "layer", "ms", "GFLOP/s", "GB/s", "loop", "kernel", "runtime", "os", "idle", "in kernel", "%peak",
-        "loop ins/fma", "in loop", "%peak"))
+        "loop ins/fma", "in loop", "%peak") + " | lanes issued")
     got = []
     for net, layer in layers:
         label = "%s %s" % (net, layer) if net else layer
@@ -175,7 +192,8 @@ def main():
         pct = lambda x: "%.0f%%" % (100 * x / peak) if peak else "-"
         print("%-38s %8.4f %7.1f %6.1f | %4.0f%% %5.0f%% %6.0f%% %4.0f%% %4.0f%% | %9.1f %5s | %4d/%-5d %7.1f %5s" % (
             label, r["ms"], r["gflops"], r["gbs"], 100 * r["loop"], 100 * r["kernel"], 100 * r["runtime"],
-            100 * r["os"], 100 * r["idle"], code, pct(code), r["loop_instr"], r["loop_fma"], rate, pct(rate)),
+            100 * r["os"], 100 * r["idle"], code, pct(code), r["loop_instr"], r["loop_fma"], rate, pct(rate)) +
+            (" | %4.0f%% %5s" % (100 * r["lanes"], pct(rate / r["lanes"])) if r["lanes"] == r["lanes"] else ""),
             flush=True)
         got.append(r)
     if len(got) > 1:
