@@ -10,8 +10,10 @@
  * clEnqueueCopyBuffer and the channel kernel's aligned copy, 8 MiB,
  * measured in the same run).
  *
- * Time: each op runs `reps` times back to back, then clFinish; that is
- * repeated `rounds` times and the median per-run time is reported. The
+ * Time: a batch is `reps` runs of an op back to back, then clFinish; every
+ * selected layer is set up and warmed first, then `rounds` rounds each time
+ * one batch of every layer in turn (interleaved), and the median per-run
+ * time over the rounds is reported. The
  * output of every pointwise layer is compared with CLBlast's before its time
  * is printed, so a broken kernel cannot post a number.
  *
@@ -154,26 +156,35 @@ static int cmp_d(const void *a, const void *b)
             DIE("%s:%d: %s", __FILE__, __LINE__, mcl_last_error());           \
     } while (0)
 
-/* Median seconds per run of fn(arg), fn enqueueing one run. */
+/* Seconds per run of one batch: `reps` runs of fn(arg) back to back (fn
+ * enqueues one run), then clFinish; NAN if fn fails. */
 typedef int (*run_fn)(void *);
-static double time_runs(cl_command_queue q, run_fn fn, void *arg)
+static double time_batch(cl_command_queue q, run_fn fn, void *arg, int reps)
 {
-    double t[64];
-    int rounds = g_rounds < 64 ? g_rounds : 64;
-    for (int i = 0; i < 2; i++) /* warm-up (program build, first-touch) */
+    double t0 = now_s();
+    for (int i = 0; i < reps; i++)
         if (fn(arg))
             return NAN;
     clFinish(q);
-    for (int r = 0; r < rounds; r++) {
-        double t0 = now_s();
-        for (int i = 0; i < g_reps; i++)
-            if (fn(arg))
-                return NAN;
-        clFinish(q);
-        t[r] = (now_s() - t0) / g_reps;
-    }
-    qsort(t, rounds, sizeof t[0], cmp_d);
-    return t[rounds / 2];
+    return (now_s() - t0) / reps;
+}
+
+static double median(double *t, int n)
+{
+    qsort(t, n, sizeof t[0], cmp_d);
+    return t[n / 2];
+}
+
+/* Median seconds per run of fn(arg) over `rounds` batches, after a warm-up
+ * of 2 runs (program build, first touch). */
+static double time_runs(cl_command_queue q, run_fn fn, void *arg)
+{
+    double t[64];
+    if (!(time_batch(q, fn, arg, 2) >= 0))
+        return NAN;
+    for (int r = 0; r < g_rounds; r++)
+        t[r] = time_batch(q, fn, arg, g_reps);
+    return median(t, g_rounds);
 }
 
 static int run_op(void *op) { return mcl_op_run(op, NULL) != MCL_STATUS_OK; }
@@ -290,6 +301,59 @@ static mcl_op *make_op(mcl_context *ctx, const layer *L, mcl_shape *in, mcl_shap
     return op;
 }
 
+/* One layer of the run: its op and tensors, CLBlast's GEMM on the same
+ * shape (pointwise, not --solo), and the time of each round's batch. */
+typedef struct row {
+    const layer *L;
+    mcl_op *op;
+    mcl_tensor *ti[2], *to;
+    mcl_shape out;
+    int gemm;
+#ifdef MOBICL_WITH_CLBLAST
+    gemm_arg g;
+#endif
+    double t[64], ct[64];
+} row;
+
+static void row_setup(mcl_context *ctx, cl_command_queue q, const layer *L, int with_gemm, row *R)
+{
+    memset(R, 0, sizeof *R);
+    R->L = L;
+    mcl_shape in[2] = {{1, L->ic, L->h, L->w}, {0}};
+    size_t n_in;
+    R->op = make_op(ctx, L, in, &R->out, &n_in);
+    for (size_t k = 0; k < n_in; k++) {
+        CK(mcl_tensor_create(ctx, &in[k], MCL_LAYOUT_BLOCKED, &R->ti[k]));
+        float *x = rnd(mcl_shape_count(&in[k]), 10 + k);
+        CK(mcl_tensor_write(R->ti[k], x, mcl_shape_count(&in[k])));
+        free(x);
+    }
+    CK(mcl_tensor_create(ctx, &R->out, MCL_LAYOUT_BLOCKED, &R->to));
+    CK(mcl_op_setup(R->op, n_in, R->ti, R->to));
+    if (!(time_batch(q, run_op, R->op, 2) >= 0)) /* warm-up: program build, first touch */
+        DIE("%s: the op failed: %s", L->net, mcl_last_error());
+#ifdef MOBICL_WITH_CLBLAST
+    if (L->k == PW && with_gemm) {
+        cl_context clctx = mcl_context_cl(ctx);
+        cl_int err;
+        size_t HW = (size_t)L->h * L->w, icg = L->ic / L->g, ocg = L->oc / L->g;
+        R->g = (gemm_arg){q, NULL, NULL, NULL, ocg, HW, icg, (size_t)L->g};
+        float *w = rnd((size_t)L->oc * icg, 1), *x = malloc(sizeof(float) * L->ic * HW);
+        CK(mcl_tensor_read(R->ti[0], x, (size_t)L->ic * HW));
+        R->g.w = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof(float) * L->oc * icg, w, &err);
+        R->g.x = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof(float) * L->ic * HW, x, &err);
+        R->g.y = clCreateBuffer(clctx, CL_MEM_READ_WRITE, sizeof(float) * L->oc * HW, NULL, &err);
+        free(w);
+        free(x);
+        if (!R->g.w || !R->g.x || !R->g.y || !(time_batch(q, run_gemm, &R->g, 2) >= 0))
+            DIE("%s: CLBlast's GEMM failed", L->net);
+        R->gemm = 1;
+    }
+#else
+    (void)with_gemm;
+#endif
+}
+
 /* Prints the device's ceilings for this run: copy bandwidth at 8 MiB (the
  * faster of clEnqueueCopyBuffer and the copy kernel), the launch floor, and
  * the standalone channel shuffle against that copy. */
@@ -355,28 +419,33 @@ int main(int argc, char **argv)
         else
             DIE("usage: %s [--net NAME] [--layer TEXT] [--solo] [--reps N] [--rounds N] [--csv FILE]", argv[0]);
     }
-    if (g_reps < 1 || g_rounds < 1)
-        DIE("--reps and --rounds must be >= 1");
+    if (g_reps < 1 || g_rounds < 1 || g_rounds > 64)
+        DIE("--reps must be >= 1 and --rounds 1..64");
     mcl_context *ctx = NULL;
     mcl_context_options opt = {0};
     CK(mcl_context_create(&opt, &ctx));
     cl_command_queue q = mcl_context_queue(ctx);
-    cl_context clctx = mcl_context_cl(ctx);
     FILE *csv = csv_path ? fopen(csv_path, "w") : NULL;
     if (csv_path && !csv)
         DIE("cannot write %s", csv_path);
     if (csv)
         fprintf(csv, "net,kind,ic,oc,h,w,k,s,g,count,kernel,ms,gflops,gbs,clblast_ms,clblast_gflops,ratio,floor_ms,tile_w,tile_c\n");
 
-    cl_int err;
     double copy_gbs = NAN, floor_s = NAN;
     if (!solo)
         ceilings(ctx, q, &copy_gbs, &floor_s);
     printf("%-19s %-7s %-24s %3s %-8s %8s %8s %6s | %8s %8s %6s\n", "net", "op", "shape (CinxHxW->Cout)", "n",
            "kernel", "ms", "GFLOP/s", "GB/s", "clb ms", "clb GF/s", "x clb");
-    double min_ratio = 1e30;
-    int n_pw = 0, n_fail = 0;
-    for (size_t i = 0; i < sizeof k_layers / sizeof k_layers[0]; i++) {
+    /* Set every selected layer up (and CLBlast's GEMM for the pointwise
+     * ones), then time them interleaved: round r times one batch of each
+     * layer in turn, so a burst of load on this shared machine hits one
+     * round of every layer rather than all rounds of a few. */
+    const size_t n_layers = sizeof k_layers / sizeof k_layers[0];
+    row *rows = calloc(n_layers, sizeof *rows);
+    if (!rows)
+        DIE("out of memory");
+    size_t n_rows = 0;
+    for (size_t i = 0; i < n_layers; i++) {
         const layer *L = &k_layers[i];
         if (net && strcmp(net, L->net))
             continue;
@@ -384,19 +453,25 @@ int main(int argc, char **argv)
         snprintf(key, sizeof key, "%s %dx%dx%d->%d k%ds%d", kind_name[L->k], L->ic, L->h, L->w, L->oc, L->ks, L->s);
         if (only && !strstr(key, only))
             continue;
-        mcl_shape in[2] = {{1, L->ic, L->h, L->w}, {0}}, out;
-        size_t n_in;
-        mcl_op *op = make_op(ctx, L, in, &out, &n_in);
-        mcl_tensor *ti[2] = {NULL, NULL}, *to = NULL;
-        for (size_t k = 0; k < n_in; k++) {
-            CK(mcl_tensor_create(ctx, &in[k], MCL_LAYOUT_BLOCKED, &ti[k]));
-            float *x = rnd(mcl_shape_count(&in[k]), 10 + k);
-            CK(mcl_tensor_write(ti[k], x, mcl_shape_count(&in[k])));
-            free(x);
+        row_setup(ctx, q, L, !solo, &rows[n_rows++]);
+    }
+    for (int r = 0; r < g_rounds; r++)
+        for (size_t i = 0; i < n_rows; i++) {
+            rows[i].t[r] = time_batch(q, run_op, rows[i].op, g_reps);
+#ifdef MOBICL_WITH_CLBLAST
+            if (rows[i].gemm)
+                rows[i].ct[r] = time_batch(q, run_gemm, &rows[i].g, g_reps);
+#endif
         }
-        CK(mcl_tensor_create(ctx, &out, MCL_LAYOUT_BLOCKED, &to));
-        CK(mcl_op_setup(op, n_in, ti, to));
-        double t = time_runs(q, run_op, op);
+
+    double min_ratio = 1e30;
+    int n_pw = 0, n_fail = 0;
+    for (size_t i = 0; i < n_rows; i++) {
+        row *R = &rows[i];
+        const layer *L = R->L;
+        mcl_op *op = R->op;
+        const mcl_shape out = R->out;
+        double t = median(R->t, g_rounds);
         double gf = mcl_op_flops(op) / t / 1e9, gbs = mcl_op_bytes(op) / t / 1e9;
         char shape[64];
         snprintf(shape, sizeof shape, "%dx%dx%d->%d%s", L->ic, L->h, L->w, out.c,
@@ -409,22 +484,17 @@ int main(int argc, char **argv)
                mcl_op_kernel_name(op), t * 1e3, gf, gbs);
         double ct = NAN, cgf = NAN, ratio = NAN;
 #ifdef MOBICL_WITH_CLBLAST
-        if (L->k == PW && !solo) {
-            size_t HW = (size_t)L->h * L->w, icg = L->ic / L->g, ocg = L->oc / L->g;
-            gemm_arg g = {q, NULL, NULL, NULL, ocg, HW, icg, (size_t)L->g};
-            float *w = rnd((size_t)L->oc * icg, 1), *x = malloc(sizeof(float) * L->ic * HW);
-            CK(mcl_tensor_read(ti[0], x, (size_t)L->ic * HW));
-            g.w = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof(float) * L->oc * icg, w, &err);
-            g.x = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof(float) * L->ic * HW, x, &err);
-            g.y = clCreateBuffer(clctx, CL_MEM_READ_WRITE, sizeof(float) * L->oc * HW, NULL, &err);
-            ct = time_runs(q, run_gemm, &g);
+        if (R->gemm) {
+            gemm_arg *g = &R->g;
+            const size_t HW = g->n;
+            ct = median(R->ct, g_rounds);
             cgf = mcl_op_flops(op) / ct / 1e9;
             ratio = ct / t;
             /* the same answer: relu(W X + b) from mobicl vs W X from CLBlast + b, relu */
             float *yc = malloc(sizeof(float) * L->oc * HW), *ym = malloc(sizeof(float) * L->oc * HW);
             float *b = rnd(L->oc, 2);
-            clEnqueueReadBuffer(q, g.y, CL_TRUE, 0, sizeof(float) * L->oc * HW, yc, 0, NULL, NULL);
-            CK(mcl_tensor_read(to, ym, (size_t)L->oc * HW));
+            clEnqueueReadBuffer(q, g->y, CL_TRUE, 0, sizeof(float) * L->oc * HW, yc, 0, NULL, NULL);
+            CK(mcl_tensor_read(R->to, ym, (size_t)L->oc * HW));
             /* |d| <= 1e-4 (|ref| + max|ref|): fp32 sums of K products round
              * differently in the two GEMMs; relative to the output's scale */
             double maxd = 0, scale = 0;
@@ -444,11 +514,9 @@ int main(int argc, char **argv)
             free(yc);
             free(ym);
             free(b);
-            free(w);
-            free(x);
-            clReleaseMemObject(g.w);
-            clReleaseMemObject(g.x);
-            clReleaseMemObject(g.y);
+            clReleaseMemObject(g->w);
+            clReleaseMemObject(g->x);
+            clReleaseMemObject(g->y);
             printf(" | %8.4f %8.1f %6.2f", ct * 1e3, cgf, ratio);
             n_pw++;
             if (ratio < min_ratio)
@@ -472,10 +540,11 @@ int main(int argc, char **argv)
                     kind_name[L->k], L->ic, L->oc, L->h, L->w, L->ks, L->s, L->g, L->count, mcl_op_kernel_name(op),
                     t * 1e3, gf, gbs, ct * 1e3, cgf, ratio, floor_s * 1e3, tun.tile_w, tun.tile_c);
         mcl_op_destroy(op);
-        mcl_tensor_destroy(ti[0]);
-        mcl_tensor_destroy(ti[1]);
-        mcl_tensor_destroy(to);
+        mcl_tensor_destroy(R->ti[0]);
+        mcl_tensor_destroy(R->ti[1]);
+        mcl_tensor_destroy(R->to);
     }
+    free(rows);
     if (n_pw)
         printf("\npointwise layers: %d, slowest mobicl/CLBlast speed-up %.2fx%s\n", n_pw, min_ratio,
                n_fail ? ", SOME OUTPUTS DIFFER" : ", all outputs match CLBlast");

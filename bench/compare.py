@@ -509,7 +509,7 @@ def main(argv=None):
         lines.append("\nper-op (bench_ops; %% of measured FMA peak %.1f GFLOP/s / copy %.1f GB/s):" % (
             peak["fma_gflops"], peak["copy_gbs"]))
         lines.append("(roof: the roofline at the layer's FLOPs per byte, min(FMA peak, FLOP/B x copy); "
-                     "mem: below 60%% of the FMA peak even there)")
+                     "mem: below 60% of the FMA peak even there)")
         lines.append("%-19s %-4s %-22s %9s %9s %7s %7s %6s %5s" % ("net", "op", "shape", "mobicl", "CLBlast", "ratio",
                                                                "%peak", "FLOP/B", "%roof"))
         fp, bw = peak["fma_gflops"], peak["copy_gbs"]
