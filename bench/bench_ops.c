@@ -17,10 +17,11 @@
  * output of every pointwise layer is compared with CLBlast's before its time
  * is printed, so a broken kernel cannot post a number.
  *
- * --layer TEXT keeps the layers whose "KIND CxHxW->OC kKsS" contains TEXT (e.g.
+ * --layer TEXT keeps the layers whose "KIND CxHxW->OC kKsS gG" contains TEXT (e.g.
  * "pw 144x56x56->24"): with a large --reps, one layer to run under a profiler
  * (perf record -e cpu-clock). --solo times only mobicl's layers: no
- * ceilings, no shuffle header, no CLBlast (so nothing else is in a profile).
+ * ceilings, no shuffle header, no CLBlast, no same-size copies (so nothing
+ * else is in a profile).
  *
  * usage: bench_ops [--net NAME] [--layer TEXT] [--solo] [--reps N] [--rounds N] [--csv FILE] */
 #define _POSIX_C_SOURCE 200809L
@@ -126,6 +127,11 @@ static const layer k_layers[] = {
     {"mnasnet1_0", DW, 1152, 1152, 7, 7, 5, 1, 1152, 3},      {"mnasnet1_0", PW, 1152, 192, 7, 7, 1, 1, 1, 3},
     {"mnasnet1_0", DW, 1152, 1152, 7, 7, 3, 1, 1152, 1},      {"mnasnet1_0", PW, 1152, 320, 7, 7, 1, 1, 1, 1},
     {"mnasnet1_0", PW, 320, 1280, 7, 7, 1, 1, 1, 1},
+    /* not a network: the standalone shuffles of the header as layers, to
+     * profile (--net shuffle_8mib --layer "shuffle 512x64x64->512 k1s1 g4") */
+    {"shuffle_8mib", SHUF, 512, 512, 64, 64, 1, 1, 2, 1},
+    {"shuffle_8mib", SHUF, 488, 488, 66, 66, 1, 1, 2, 1},
+    {"shuffle_8mib", SHUF, 512, 512, 64, 64, 1, 1, 4, 1},
 };
 /* clang-format on */
 
@@ -450,7 +456,8 @@ int main(int argc, char **argv)
         if (net && strcmp(net, L->net))
             continue;
         char key[64];
-        snprintf(key, sizeof key, "%s %dx%dx%d->%d k%ds%d", kind_name[L->k], L->ic, L->h, L->w, L->oc, L->ks, L->s);
+        snprintf(key, sizeof key, "%s %dx%dx%d->%d k%ds%d g%d", kind_name[L->k], L->ic, L->h, L->w, L->oc, L->ks, L->s,
+                 L->g);
         if (only && !strstr(key, only))
             continue;
         row_setup(ctx, q, L, !solo, &rows[n_rows++]);
@@ -525,7 +532,7 @@ int main(int argc, char **argv)
 #endif
             if (L->k != PW && L->k != CONV) {
             printf(" | %5.0f%% of copy", 100.0 * gbs / copy_gbs);
-            if (L->k == SHUF || L->k == SPLIT || L->k == CONCAT) {
+            if ((L->k == SHUF || L->k == SPLIT || L->k == CONCAT) && !solo) {
                 double same = same_size_copy_gbs(ctx, q, out);
                 printf(", %3.0f%% of a same-size copy (%.1f GB/s)", 100.0 * gbs / same, same);
             }

@@ -12,11 +12,12 @@ window from the kernel's first sample to its last into:
           of the kernel's POCL-compiled .so)
   kernel  the rest of the kernel's code (setup, tails, stores)
   runtime POCL, libc and the rest of user space in the process
-  os      the Linux kernel on behalf of any task (futex wake-ups, page faults)
+  os      the Linux kernel on behalf of the process (futex wake-ups, page faults)
   idle    both CPUs' idle time (the idle task)
+  other   other processes (the machine's load: a profile to trust has ~0%)
 
 and prints per run: the time, the useful rate (GFLOP/s for pointwise,
-GB/s for depthwise, as bench_ops counts them), and that rate while in the
+GB/s for the others, as bench_ops counts them), and that rate while in the
 kernel's code and while in the loop alone (the op's FLOPs or bytes over
 that CPU time, as if all the work were done there, on all CPUs), each
 against the peak given with --peak-gflops / --peak-gbs. What the rate in
@@ -90,7 +91,7 @@ def profile(build, layer, reps, net=None):
                            capture_output=True, text=True)
         if p.returncode:
             raise RuntimeError("perf record failed: " + p.stderr.strip()[-300:])
-        row = [l for l in p.stdout.splitlines() if re.match(r"\S+\s+(pw|dw)\s", l)]
+        row = [l for l in p.stdout.splitlines() if re.match(r"\S+\s+(pw|dw|conv|shuffle|split|concat|maxpool|gap)\s", l)]
         if len(row) != 1:
             raise RuntimeError("layer %r matched %d bench_ops rows (give --net)" % (layer, len(row)))
         f = row[0].split("|")[0].split()
@@ -109,11 +110,14 @@ def profile(build, layer, reps, net=None):
     kso = collections.Counter(s[4] for s in win if s[3].startswith("_pocl_kernel_")).most_common(1)[0][0]
     ksym = re.sub(r"\+0x[0-9a-f]+$", "", next(s[3] for s in win if s[4] == kso and s[3].startswith("_pocl_kernel_")))
     loops, _ = loops_of(kso, ksym)
+    bench_pid = next(s[2] for s in win if s[4] == kso)
     offs = collections.Counter()
     cat = collections.Counter()
     for t, comm, pid, sym, dso in win:
         if comm == "swapper" or pid == 0:
             cat["idle"] += 1
+        elif pid != bench_pid:
+            cat["other"] += 1
         elif dso == kso:
             mo = re.search(r"\+0x([0-9a-f]+)$", sym)
             offs[int(mo.group(1), 16) if mo else -1] += 1
@@ -124,9 +128,14 @@ def profile(build, layer, reps, net=None):
             cat["runtime"] += 1
     best = max(loops, key=lambda l: sum(n for o, n in offs.items() if l[0] <= o <= l[1]), default=None)
     in_loop = sum(n for o, n in offs.items() if best and best[0] <= o <= best[1])
-    total = sum(cat.values())
     runs = 3 * reps + 2
+    # A busy CPU is sampled FREQ times a second; an idle one (tickless in
+    # this VM) far less (measured: 40%), so idle is what the window's CPU
+    # time leaves after the busy samples, not a count of idle samples.
     ncpu = os.cpu_count() or 1
+    busy = sum(n for k, n in cat.items() if k != "idle")
+    total = max((t1 - t0) * ncpu * FREQ, busy)  # the window's CPU time, in samples
+    cat["idle"] = total - busy
     loop_s = in_loop / FREQ / runs / ncpu  # wall seconds per run if all CPUs were in the loop
     code_s = cat["kcode"] / FREQ / runs / ncpu  # the same for all of the kernel's code
     # pointwise without groups: the share of the FMA lanes the kernel issues
@@ -143,6 +152,7 @@ def profile(build, layer, reps, net=None):
         "layer": layer, "lanes": lanes, "ms": ms, "gflops": gflops, "gbs": gbs, "samples": total,
         "window_s": t1 - t0, "loop": in_loop / total, "kernel": (cat["kcode"] - in_loop) / total,
         "runtime": cat["runtime"] / total, "os": cat["os"] / total, "idle": cat["idle"] / total,
+        "other": cat["other"] / total,
         "loop_instr": best[2] if best else 0, "loop_fma": best[3] if best else 0,
         "loop_gflops": gflops * ms * 1e-3 / loop_s if loop_s else float("nan"),
         "loop_gbs": gbs * ms * 1e-3 / loop_s if loop_s else float("nan"),
@@ -173,8 +183,8 @@ def main():
                     (r["kind"] == "dw" and float(r["gbs"]) < 0.5 * a.peak_gbs)) and (r["net"], key) not in layers:
                 layers.append((r["net"], key))
                 ms_of[key] = float(r["ms"])
-    print("%-38s %8s %7s %6s | %5s %6s %7s %5s %5s | %9s %5s | %-10s %7s %5s" % (
-        "layer", "ms", "GFLOP/s", "GB/s", "loop", "kernel", "runtime", "os", "idle", "in kernel", "%peak",
+    print("%-38s %8s %7s %6s | %5s %6s %7s %5s %5s %5s | %9s %5s | %-10s %7s %5s" % (
+        "layer", "ms", "GFLOP/s", "GB/s", "loop", "kernel", "runtime", "os", "idle", "other", "in kernel", "%peak",
         "loop ins/fma", "in loop", "%peak") + " | lanes issued")
     got = []
     for net, layer in layers:
@@ -190,17 +200,17 @@ def main():
         code = r["code_gflops"] if pw else r["code_gbs"]
         peak = a.peak_gflops if pw else a.peak_gbs
         pct = lambda x: "%.0f%%" % (100 * x / peak) if peak else "-"
-        print("%-38s %8.4f %7.1f %6.1f | %4.0f%% %5.0f%% %6.0f%% %4.0f%% %4.0f%% | %9.1f %5s | %4d/%-5d %7.1f %5s" % (
+        print("%-38s %8.4f %7.1f %6.1f | %4.0f%% %5.0f%% %6.0f%% %4.0f%% %4.0f%% %4.0f%% | %9.1f %5s | %4d/%-5d %7.1f %5s" % (
             label, r["ms"], r["gflops"], r["gbs"], 100 * r["loop"], 100 * r["kernel"], 100 * r["runtime"],
-            100 * r["os"], 100 * r["idle"], code, pct(code), r["loop_instr"], r["loop_fma"], rate, pct(rate)) +
+            100 * r["os"], 100 * r["idle"], 100 * r["other"], code, pct(code), r["loop_instr"], r["loop_fma"], rate, pct(rate)) +
             (" | %4.0f%% %5s" % (100 * r["lanes"], pct(rate / r["lanes"])) if r["lanes"] == r["lanes"] else ""),
             flush=True)
         got.append(r)
     if len(got) > 1:
         med = lambda k: sorted(x[k] for x in got)[len(got) // 2]
-        print("median of %d layers: loop %.0f%%, rest of the kernel %.0f%%, runtime %.0f%%, os %.0f%%, idle %.0f%%" % (
-            len(got), 100 * med("loop"), 100 * med("kernel"), 100 * med("runtime"), 100 * med("os"),
-            100 * med("idle")))
+        print("median of %d layers: loop %.0f%%, rest of the kernel %.0f%%, runtime %.0f%%, os %.0f%%, idle %.0f%%, "
+              "other processes %.0f%%" % (len(got), 100 * med("loop"), 100 * med("kernel"), 100 * med("runtime"),
+                                          100 * med("os"), 100 * med("idle"), 100 * med("other")))
 
 
 if __name__ == "__main__":
