@@ -4,7 +4,8 @@
 # (tools/build.sh), measures the device's ceilings (bench_peak), times
 # every layer (bench_ops --csv) and profiles each layer that misses its
 # target (pointwise below 60% of the FMA peak, depthwise below 50% of the
-# copy bandwidth) with bench/profile_ops.py, or only the layers given.
+# copy bandwidth) and the standalone 8 MiB shuffles with
+# bench/profile_ops.py, or only the layers given.
 #   bash bench/profile.sh [--out DIR] [--net NAME] [--layer "pw 144x56x56->24" ...]
 # Results: OUT/peak.json, ops.csv, profile.txt (default OUT: build/profile).
 # perf samples the whole system (-a): run as root or with
@@ -46,4 +47,8 @@ if ((${#layers[@]})); then
 else
   ./build/bench_ops --rounds 5 --csv "$out/ops.csv" > "$out/ops.txt"
   python3 bench/profile_ops.py --csv "$out/ops.csv" --peak-gflops "$gf" --peak-gbs "$gbs" | tee "$out/profile.txt"
+  # the standalone 8 MiB channel shuffles (GB/s against bench_peak's copy)
+  python3 bench/profile_ops.py --peak-gflops "$gf" --peak-gbs "$gbs" --net shuffle_8mib \
+    --layer "shuffle 512x64x64->512 k1s1 g2" --layer "shuffle 488x66x66" --layer "shuffle 512x64x64->512 k1s1 g4" |
+    tee -a "$out/profile.txt"
 fi
