@@ -7,20 +7,9 @@
 # (default OUT: build/compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(python3-torch python3-torchvision python3-onnx python3-opencv python3-numpy
-      libclblast-dev procps util-linux)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-command -v gnuplot >/dev/null || missing+=(gnuplot-nox) # any gnuplot variant will do
-if ((${#missing[@]})); then
-  echo "mobicl compare: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+extra=(python3-opencv procps util-linux)
+command -v gnuplot >/dev/null || extra+=(gnuplot-nox) # any gnuplot variant will do
+bash tools/setup.sh "${extra[@]}"
 bash tools/build.sh -DMOBICL_BENCH=ON
 # OpenBLAS' spinning threads fight torch's; OpenCV's OpenCL target needs POCL's CPU device allowed
 export OPENBLAS_NUM_THREADS=1 OPENCV_OPENCL_DEVICE=:CPU: OPENCV_DNN_OPENCL_ALLOW_ALL_DEVICES=1

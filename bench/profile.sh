@@ -22,17 +22,7 @@ while (($#)); do
     *) echo "usage: bash bench/profile.sh [--out DIR] [--net NAME] [--layer TEXT ...]" >&2; exit 2 ;;
   esac
 done
-missing=()
-for p in linux-perf binutils python3; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "mobicl profile: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+bash tools/setup.sh linux-perf binutils
 if [ "$(id -u)" -ne 0 ] && [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -gt 0 ]; then
   echo "mobicl profile: perf record -a needs root or kernel.perf_event_paranoid <= 0 (it is $(cat /proc/sys/kernel/perf_event_paranoid))" >&2
   exit 1
