@@ -13,7 +13,8 @@ window from the kernel's first sample to its last into:
   kernel  the rest of the kernel's code (setup, tails, stores)
   runtime POCL, libc and the rest of user space in the process
   os      the Linux kernel on behalf of the process (futex wake-ups, page faults)
-  idle    both CPUs' idle time (the idle task)
+  idle    the CPUs' idle time: the window's CPU time less the busy samples
+          (an idle vCPU is sampled far less often than a busy one)
   other   other processes (the machine's load: a profile to trust has ~0%)
 
 and prints per run: the time, the useful rate (GFLOP/s for pointwise,
@@ -56,7 +57,7 @@ def loops_of(so, sym):
     text = sh(["objdump", "-d", "--no-show-raw-insn", so])
     m = re.search(r"^([0-9a-f]+) <%s>:\n(.*?)(?:\n\n|\Z)" % re.escape(sym), text, re.S | re.M)
     if not m:
-        return [], []
+        return []
     base = int(m.group(1), 16)
     ins = []
     for line in m.group(2).splitlines():
@@ -74,7 +75,7 @@ def loops_of(so, sym):
     for a, b in inner:
         body = [i for i in ins if a <= i[0] <= b]
         out.append((a, b, len(body), sum(1 for i in body if "fmadd" in i[1])))
-    return out, ins
+    return out
 
 
 def profile(build, layer, reps, net=None):
@@ -109,7 +110,7 @@ def profile(build, layer, reps, net=None):
     win = [s for s in samples if t0 <= s[0] <= t1]
     kso = collections.Counter(s[4] for s in win if s[3].startswith("_pocl_kernel_")).most_common(1)[0][0]
     ksym = re.sub(r"\+0x[0-9a-f]+$", "", next(s[3] for s in win if s[4] == kso and s[3].startswith("_pocl_kernel_")))
-    loops, _ = loops_of(kso, ksym)
+    loops = loops_of(kso, ksym)
     bench_pid = next(s[2] for s in win if s[4] == kso)
     offs = collections.Counter()
     cat = collections.Counter()
